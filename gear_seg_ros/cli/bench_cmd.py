@@ -1,0 +1,77 @@
+"""`gear-seg bench`: reproducible speed figures (the machine is printed with them)."""
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+from gear_seg_ros.cli.common import add_config_arg, load_config, packaged_image, stdout_to_stderr
+
+
+def register(sub) -> None:
+    p = sub.add_parser("bench", help="benchmarks: mask NMS, or the whole pipeline per stage")
+    bsub = p.add_subparsers(dest="bench", metavar="WHAT", required=True)
+    nms = bsub.add_parser("nms", help="mask NMS on N synthetic masks at SIDE x SIDE")
+    nms.add_argument("--masks", type=int, default=300)
+    nms.add_argument("--side", type=int, default=1024)
+    nms.add_argument("--repeats", type=int, default=5)
+    nms.add_argument("--json", action="store_true")
+    nms.set_defaults(func=run_nms)
+    pipe = bsub.add_parser("pipeline", help="per-stage latency and peak memory over several frames")
+    add_config_arg(pipe)
+    pipe.add_argument("--images", nargs="+", default=["arc2017", "voc", "coffee"],
+                      help="packaged photo names (see `gear-seg segment --help`)")
+    pipe.add_argument("--instruction", default="the green box")
+    pipe.add_argument("--mode", default="referring")
+    pipe.add_argument("--out", help="write the JSON report here")
+    pipe.add_argument("--json", action="store_true")
+    pipe.set_defaults(func=run_pipeline)
+
+
+def machine() -> str:
+    import os
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def run_nms(args) -> int:
+    from gear_seg_ros.bench import nms_bench
+
+    report = nms_bench.run(args.masks, args.side, args.repeats)
+    report["machine"] = machine()
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(f"mask NMS: {report['masks']} masks at {report['side']}x{report['side']} -> {report['kept']} kept; "
+              f"median {report['median_ms']:.1f} ms, best {report['min_ms']:.1f} ms over {report['repeats']} runs\n"
+              f"machine: {report['machine']}")
+    return 0
+
+
+def run_pipeline(args) -> int:
+    from gear_seg_ros.bench import pipeline_bench
+
+    with stdout_to_stderr(args.json):
+        images = [packaged_image(name) for name in args.images]
+        report = pipeline_bench.run(load_config(args.config), images, args.instruction, args.mode)
+        report["machine"] = machine()
+        if args.out:
+            Path(args.out).write_text(json.dumps(report, indent=2))
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"backends: {report['backends']}  frames: {report['frames']}  masks/frame: {report['masks_per_frame']}")
+    print(f"model load: {report['model_load_s']:.2f} s   peak RSS: {report['peak_rss_mb']:.0f} MB")
+    print(f"{'stage':<28}{'median s':>10}{'p90 s':>10}")
+    for name, s in report["stages"].items():
+        print(f"{name:<28}{s['median_s']:>10.3f}{s['p90_s']:>10.3f}")
+    print(f"machine: {report['machine']}")
+    return 0

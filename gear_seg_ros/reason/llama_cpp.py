@@ -1,0 +1,44 @@
+"""Local LLM through llama-cpp-python, with the answer constrained by a JSON-schema grammar."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from gear_seg_ros.config import ReasonerConfig
+from gear_seg_ros.errors import BackendUnavailableError
+from gear_seg_ros.models import resolve_model_path
+from gear_seg_ros.reason.llm import LLMReasoner
+
+
+class LlamaCppReasoner(LLMReasoner):
+    name = "llama_cpp"
+
+    def __init__(self, cfg: ReasonerConfig, base_dir: str = "") -> None:
+        super().__init__(cfg.max_targets, cfg.retries)
+        self.cfg = cfg.llama_cpp
+        path = resolve_model_path(self.cfg.model_path, base_dir, what="reasoner GGUF model",
+                                  fetch_name="qwen3-8b-q4_k_m")
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise BackendUnavailableError(
+                "reasoner.backend 'llama_cpp' needs llama-cpp-python; install it (requirements/cpu.txt, or the CUDA "
+                "build described in README) or choose reasoner.backend 'embedding'") from None
+        self.model_path = Path(path)
+        self.llm = Llama(model_path=str(path), n_ctx=self.cfg.n_ctx, n_gpu_layers=self.cfg.n_gpu_layers,
+                         n_threads=self.cfg.n_threads, seed=self.cfg.seed, verbose=False)
+        self.is_qwen3 = "qwen3" in str(self.llm.metadata.get("general.name", path.name)).lower()
+
+    def query_suffix(self) -> str:
+        # Qwen3's documented soft switch. The grammar already forbids a <think> block; this keeps the prompt in the
+        # distribution the model was tuned on for non-thinking answers.
+        return "/no_think" if self.is_qwen3 and not self.cfg.thinking else ""
+
+    def complete(self, messages: list[dict[str, str]], schema: dict) -> str:
+        out = self.llm.create_chat_completion(
+            messages=messages,
+            response_format={"type": "json_object", "schema": schema},
+            temperature=self.cfg.temperature,
+            max_tokens=self.cfg.max_tokens,
+            seed=self.cfg.seed,
+        )
+        return out["choices"][0]["message"]["content"] or ""

@@ -1,0 +1,106 @@
+"""Typed state that flows between the stages. No ROS, no model code."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+
+@dataclass
+class MaskProposal:
+    """One class-agnostic mask. `box` is (x0, y0, x1, y1) in pixels, x1/y1 exclusive."""
+
+    mask: np.ndarray  # bool, H x W
+    score: float = 1.0  # predicted IoU (SAM) or proposal confidence
+    stability: float = 1.0
+    area: int = 0
+    box: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+    def __post_init__(self) -> None:
+        self.mask = np.asarray(self.mask, dtype=bool)
+        if not self.area:
+            self.area = int(self.mask.sum())
+        if self.box == (0, 0, 0, 0) and self.area:
+            self.box = mask_box(self.mask)
+
+
+def mask_box(mask: np.ndarray) -> tuple[int, int, int, int]:
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return (0, 0, 0, 0)
+    return (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
+
+
+@dataclass
+class Perception:
+    """What segment + describe produced for one frame: computed once, re-used by every query."""
+
+    frame_id: str
+    image_size: tuple[int, int]  # (height, width)
+    masks: list[MaskProposal]
+    descriptions: list[str]
+    scene: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(m.mask.nbytes for m in self.masks) + sum(len(d) for d in self.descriptions)
+
+    def numbered(self) -> list[tuple[int, str]]:
+        return list(enumerate(self.descriptions))
+
+
+@dataclass
+class Selection:
+    """A reasoner's answer: which mask ids, and why."""
+
+    ids: list[int]
+    explanation: str = ""
+    confidence: Optional[float] = None
+    message: str = ""  # why the selection is empty, when it is for a reason other than "nothing matches"
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class QueryResult:
+    frame_id: str
+    instruction: str
+    mode: str
+    ids: list[int]
+    masks: list[np.ndarray]
+    union_mask: np.ndarray
+    boxes: list[tuple[int, int, int, int]]
+    scores: list[float]
+    explanation: str
+    confidence: Optional[float]
+    descriptions: dict[int, str]  # the descriptions of every mask the reasoner saw
+    timings: dict[str, float]
+    from_cache: bool
+    success: bool = True
+    message: str = ""
+
+    def to_dict(self, with_masks: bool = False) -> dict:
+        out = {
+            "frame_id": self.frame_id,
+            "instruction": self.instruction,
+            "mode": self.mode,
+            "success": self.success,
+            "message": self.message,
+            "ids": list(self.ids),
+            "boxes": [list(b) for b in self.boxes],
+            "scores": [round(float(s), 4) for s in self.scores],
+            "explanation": self.explanation,
+            "confidence": self.confidence,
+            "union_area": int(self.union_mask.sum()),
+            "from_cache": self.from_cache,
+            "timings_s": {k: round(v, 4) for k, v in self.timings.items()},
+            "descriptions": {str(k): v for k, v in self.descriptions.items()},
+        }
+        if with_masks:
+            from gear_seg_ros.utils.rle import encode_rle
+
+            out["masks_rle"] = [encode_rle(m) for m in self.masks]
+            out["union_rle"] = encode_rle(self.union_mask)
+        return out
