@@ -1,0 +1,77 @@
+"""`gear-seg eval`: gIoU / cIoU / ncIoU (+ COCO mAP, error attribution) of the agent on a labelled data set."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from gear_seg_ros.cli.common import add_config_arg, load_config, stdout_to_stderr
+from gear_seg_ros.evaluation.readers import FORMATS, DatasetError, open_dataset
+from gear_seg_ros.evaluation.runner import MODES
+
+
+def register(sub) -> None:
+    p = sub.add_parser("eval", help="score the agent on ReasonSeg/LISA, labelme, parquet or COCO data",
+                       description="Writes OUT/results.jsonl (one line per query) and OUT/summary.json, prints a "
+                                   "table. ncIoU = sum(I/N) / sum(U/N), N = a sample's scored (non-ignored) pixels.")
+    p.add_argument("data", metavar="DATA", help="folder of LISA/labelme JSON + images, a .parquet file/folder, or a "
+                                                "COCO .json")
+    p.add_argument("--format", choices=FORMATS, default="auto", help="data format (default: guessed from DATA)")
+    p.add_argument("--images", metavar="DIR", help="COCO image folder (default: the JSON's folder)")
+    add_config_arg(p)
+    p.add_argument("--mode", choices=MODES, default="auto",
+                   help="auto: sentence queries -> reasoning, phrases -> referring (default)")
+    p.add_argument("--out", metavar="DIR", default="out/eval", help="output folder (default: out/eval)")
+    p.add_argument("--from-outputs", metavar="DIR",
+                   help="use stored masks + descriptions (DIR/sam/masks/<stem>/, DIR/dam/descriptions/<stem>.json) "
+                        "instead of running segmentation and description")
+    p.add_argument("--limit", type=int, metavar="N", help="evaluate at most N samples")
+    p.add_argument("--overlays", action="store_true", help="also write OUT/overlays/*.png")
+    p.add_argument("--target-label", metavar="LABEL", help="labelme/COCO: evaluate only this label (e.g. bus)")
+    p.add_argument("--query-template", default="the {label}", help="labelme/COCO query text (default: 'the {label}')")
+    p.add_argument("--first-text-only", action="store_true",
+                   help="LISA JSON: query only the first text of each file (LISA's validation protocol)")
+    p.add_argument("--json", action="store_true", help="print one JSON summary on stdout and nothing else")
+    p.set_defaults(func=run)
+
+
+def _fail(message: str) -> int:
+    print(f"gear-seg eval: error: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args) -> int:
+    if args.limit is not None and args.limit < 1:
+        return _fail("--limit must be at least 1")
+    if args.from_outputs and not Path(args.from_outputs).is_dir():
+        return _fail(f"--from-outputs {args.from_outputs}: no such folder")
+    if args.images and not Path(args.images).is_dir():
+        return _fail(f"--images {args.images}: no such folder")
+    if "{label}" not in args.query_template:
+        return _fail("--query-template must contain {label}")
+    try:
+        samples = open_dataset(args.data, args.format, Path(args.images) if args.images else None,
+                               args.target_label, args.query_template, args.first_text_only)
+    except DatasetError as exc:
+        return _fail(str(exc))
+    from gear_seg_ros.agent import GearSegAgent
+    from gear_seg_ros.evaluation.report import format_summary
+    from gear_seg_ros.evaluation.runner import evaluate
+
+    with stdout_to_stderr(args.json):
+        agent = GearSegAgent(load_config(args.config))
+        log = None if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
+        try:
+            summary = evaluate(samples, agent, mode=args.mode, out_dir=args.out, from_outputs=args.from_outputs,
+                               overlays=args.overlays, limit=args.limit, log=log)
+        except (DatasetError, FileNotFoundError, ValueError) as exc:
+            return _fail(str(exc))
+    summary.update(data=str(args.data), out=str(args.out))
+    if summary["overall"]["count"] == 0:
+        return _fail(f"{args.data}: no samples found (check --format / --target-label)")
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(format_summary(summary))
+        print(f"\nper-query results: {Path(args.out) / 'results.jsonl'}; summary: {Path(args.out) / 'summary.json'}")
+    return 0

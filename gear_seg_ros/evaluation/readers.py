@@ -1,0 +1,84 @@
+"""Pick a reader by format name, or guess it from the path."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterator, Optional
+
+from gear_seg_ros.evaluation.coco_reader import read_coco
+from gear_seg_ros.evaluation.parquet_reader import read_parquet
+from gear_seg_ros.evaluation.polygon_readers import (read_labelme_file, read_labelme_folder, read_lisa_file,
+                                                      read_lisa_folder)
+from gear_seg_ros.evaluation.samples import EvalSample, find_image
+
+FORMATS = ("auto", "lisa", "labelme", "parquet", "coco")
+COCO_NAMES = ("_annotations.coco.json", "annotations.json", "instances.json")
+
+
+class DatasetError(ValueError):
+    """The data path or format cannot be read; the message says why and what to pass instead."""
+
+
+def _json_kind(path: Path) -> Optional[str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    if "images" in data and "annotations" in data:
+        return "coco"
+    if "shapes" in data:
+        return "lisa" if "text" in data else "labelme"
+    return None
+
+
+def detect_format(path: Path) -> str:
+    path = Path(path)
+    if path.is_file():
+        if path.suffix == ".parquet":
+            return "parquet"
+        if path.suffix == ".json" and _json_kind(path):
+            return _json_kind(path)
+        raise DatasetError(f"{path}: not a recognised data file (.parquet, COCO .json, LISA or labelme .json)")
+    if any(path.glob("*.parquet")):
+        return "parquet"
+    for name in COCO_NAMES:
+        if (path / name).is_file() and _json_kind(path / name) == "coco":
+            return "coco"
+    for json_path in sorted(path.glob("*.json")):
+        kind = _json_kind(json_path)
+        if kind in ("lisa", "labelme"):
+            return kind
+    raise DatasetError(f"{path}: no .parquet, COCO json, LISA or labelme json found; pass --format")
+
+
+def open_dataset(path, fmt: str = "auto", images: Optional[Path] = None, target_label: Optional[str] = None,
+                 template: str = "the {label}", first_text_only: bool = False) -> Iterator[EvalSample]:
+    """Iterate the samples of a data set. Raises DatasetError for a missing path or an unknown format."""
+    path = Path(path)
+    if not path.exists():
+        raise DatasetError(f"data path {path} does not exist")
+    if fmt not in FORMATS:
+        raise DatasetError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt == "auto":
+        fmt = detect_format(path)
+    if fmt == "parquet":
+        return read_parquet(path)
+    if fmt == "coco":
+        if path.is_dir():
+            found = [path / n for n in COCO_NAMES if (path / n).is_file()]
+            if not found:
+                raise DatasetError(f"{path}: no COCO annotation file ({', '.join(COCO_NAMES)}); pass the .json")
+            path = found[0]
+        return read_coco(path, images, template, target_label)
+    if fmt == "labelme":
+        if path.is_file():
+            return read_labelme_file(path, target_label, template)
+        return read_labelme_folder(path, target_label, template)
+    if path.is_file():
+        image_path = find_image(path.parent, path.stem)
+        if image_path is None:
+            raise DatasetError(f"{path}: no image named {path.stem}.jpg/.png next to it")
+        return iter([read_lisa_file(path, image_path, first_text_only)])
+    return read_lisa_folder(path, first_text_only)
