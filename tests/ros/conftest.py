@@ -1,0 +1,14 @@
+import pytest
+from ros_env import require_ros, ros_env
+
+
+@pytest.fixture
+def ros_environ(tmp_path, monkeypatch) -> dict[str, str]:
+    """Skips unless ROS 2 is installed; puts the loopback-only ROS environment into this process and returns it
+    (pass it as `env=` to ROS subprocesses)."""
+    require_ros()
+    env = ros_env(tmp_path)
+    for key, value in env.items():
+        if key.startswith(("ROS_", "FASTRTPS_", "FASTDDS_", "RMW_")):
+            monkeypatch.setenv(key, value)
+    return env
