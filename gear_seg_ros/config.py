@@ -19,8 +19,8 @@ class _Section(BaseModel):
 
 
 class ClassicalSegmenterConfig(_Section):
-    work_side: int = Field(512, ge=64, le=4096, description="longest image side the proposals are computed at")
-    felzenszwalb_scales: list[float] = Field(default_factory=lambda: [200.0, 600.0, 1500.0])
+    work_side: int = Field(320, ge=64, le=4096, description="longest image side the proposals are computed at")
+    felzenszwalb_scales: list[float] = Field(default_factory=lambda: [50.0, 100.0, 300.0])
     sigma: float = Field(0.8, ge=0.0)
     min_region_fraction: float = Field(1 / 600, ge=0.0, lt=1.0)
     max_region_fraction: float = Field(0.5, gt=0.0, le=1.0)
