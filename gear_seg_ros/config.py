@@ -107,6 +107,9 @@ class OpenAIReasonerConfig(_Section):
     base_url: str = "http://127.0.0.1:8080/v1"
     model: str = "qwen3-8b"
     api_key_env: str = "OPENAI_API_KEY"
+    response_format: Literal["json_schema", "json_object"] = Field(
+        "json_schema", description="json_schema: OpenAI, vLLM, llama-server; json_object (+schema): llama-cpp-python's "
+                                   "server")
     timeout_s: float = Field(60.0, gt=0.0)
     temperature: float = Field(0.0, ge=0.0)
     max_tokens: int = Field(256, ge=16)

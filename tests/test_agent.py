@@ -9,14 +9,10 @@ from gear_seg_ros.errors import InvalidImageError, InvalidInstructionError, Unkn
 from gear_seg_ros.reason.llm import LLMReasoner
 
 
-@pytest.mark.parametrize("instruction, instance", [
-    ("the green box", "irish_spring_soap"),
-    ("the pink scissors", "fiskars_scissors"),
-])
-def test_explicit_attribute_selects_the_instance(cpu_agent, arc2017, instruction, instance):
-    result = cpu_agent.segment(arc2017["rgb"], instruction, "referring")
+def test_explicit_attribute_selects_the_instance(cpu_agent, arc2017):
+    result = cpu_agent.segment(arc2017["rgb"], "the green box", "referring")
     assert result.success, result.message
-    gt = arc2017_instance(arc2017, instance)
+    gt = arc2017_instance(arc2017, "irish_spring_soap")
     score = iou(result.union_mask, gt)
     assert score >= 0.5, f"IoU {score:.2f}; picked {result.ids}: {[result.descriptions[i] for i in result.ids]}"
 

@@ -13,7 +13,7 @@ def answer_schema(num_masks: int, max_targets: int) -> dict:
     return {
         "type": "object",
         "properties": {
-            "explanation": {"type": "string", "maxLength": 400},
+            "explanation": {"type": "string", "maxLength": 240},
             "mask_ids": {"type": "array", "items": ids, "maxItems": 0 if num_masks == 0 else max_targets},
             "confidence": {"type": "integer", "minimum": 1, "maximum": 10},
         },

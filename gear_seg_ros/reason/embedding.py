@@ -56,13 +56,14 @@ class EmbeddingReasoner(Reasoner):
                 query = query[len(word):]
         sims = self._descriptions(perception) @ self._encode([query])[0]
         best = float(sims.max())
+        note = " (embedding matcher: no deduction, similarity only)" if mode == "reasoning" else ""
         if best < self.cfg.min_similarity:
             return Selection(ids=[], explanation=f"no description is similar enough to {instruction!r} "
-                                                 f"(best {best:.2f} < {self.cfg.min_similarity})", confidence=1.0)
+                                                 f"(best {best:.2f} < {self.cfg.min_similarity}){note}",
+                             confidence=1.0)
         chosen = [int(i) for i in np.argsort(-sims, kind="stable")
                   if sims[i] >= max(self.cfg.min_similarity, best - self.cfg.relative_margin)]
         chosen = chosen[: self.max_targets]
         listing = ", ".join(f"{i} ({sims[i]:.2f})" for i in chosen)
-        note = " (embedding matcher: no deduction, similarity only)" if mode == "reasoning" else ""
         return Selection(ids=chosen, explanation=f"most similar descriptions to {query!r}: {listing}{note}",
                          confidence=round(1 + 9 * max(0.0, best), 1))

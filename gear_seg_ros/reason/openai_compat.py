@@ -32,8 +32,9 @@ class OpenAIReasoner(LLMReasoner):
             "messages": messages,
             "temperature": self.cfg.temperature,
             "max_tokens": self.cfg.max_tokens,
-            "response_format": {"type": "json_schema",
-                                "json_schema": {"name": "mask_selection", "schema": schema, "strict": True}},
+            "response_format": (
+                {"type": "json_schema", "json_schema": {"name": "mask_selection", "schema": schema, "strict": True}}
+                if self.cfg.response_format == "json_schema" else {"type": "json_object", "schema": schema}),
         }
         headers = {"Content-Type": "application/json"}
         key = os.environ.get(self.cfg.api_key_env, "")
