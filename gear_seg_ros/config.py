@@ -86,10 +86,27 @@ class DamDescriberConfig(_Section):
     batch_size: int = Field(8, ge=1)
 
 
+class OpenAIVlmDescriberConfig(_Section):
+    base_url: str = "http://127.0.0.1:8000/v1"
+    model: str = "Qwen/Qwen2.5-VL-7B-Instruct"
+    api_key_env: str = "OPENAI_API_KEY"
+    prompt: str = ("The region outlined in green is the object of interest. Describe that object in detail: what it "
+                   "is, its colour, material, shape, state (e.g. ripeness, damage) and where it is relative to "
+                   "its neighbours. One or two sentences.")
+    temperature: float = Field(0.2, ge=0.0)
+    max_tokens: int = Field(160, ge=8)
+    timeout_s: float = Field(60.0, gt=0.0)
+    crop_min_side: int = Field(48, ge=1)
+    crop_scale: float = Field(3.0, ge=1.0)
+    concurrency: int = Field(8, ge=1, description="requests in flight (the server batches them)")
+    send_full_image: bool = True
+
+
 class DescriberConfig(_Section):
     backend: str = "attributes"
     attributes: AttributesDescriberConfig = Field(default_factory=AttributesDescriberConfig)
     dam: DamDescriberConfig = Field(default_factory=DamDescriberConfig)
+    openai_vlm: OpenAIVlmDescriberConfig = Field(default_factory=OpenAIVlmDescriberConfig)
 
 
 class LlamaCppReasonerConfig(_Section):
