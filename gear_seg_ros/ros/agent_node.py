@@ -1,0 +1,272 @@
+"""`gear_seg_agent`: GEAR-Seg reasoning segmentation as a ROS 2 lifecycle node.
+
+configure builds the GearSegAgent (models load once); activate creates the topics, services and the action;
+deactivate / cleanup release them. With `auto_start:=true` (default) a plain `ros2 run` configures and activates
+itself. All model work runs on one worker thread (see worker.py); callbacks only store frames and queue requests.
+
+Inputs (relative, remappable): image (sensor_msgs/Image) or image/compressed, depth + camera_info (use_depth),
+instruction (std_msgs/String). Services: ~/segment (gear_seg_msgs/Segment), ~/enable (std_srvs/SetBool).
+Action: ~/segment (gear_seg_msgs/Segment, feedback = stage). Outputs: ~/result (every answer, failures
+included), ~/grasp_targets (only successful answers with at least one target: what a grasp planner subscribes),
+~/target_mask (mono8 union, header = source frame's), ~/debug_image, ~/descriptions (each newly perceived frame).
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import rclpy
+from gear_seg_msgs.action import Segment as SegmentAction
+from gear_seg_msgs.msg import FrameDescriptions, SegmentationResult
+from gear_seg_msgs.srv import Segment as SegmentSrv
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.action import ActionServer, CancelResponse, GoalResponse
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.parameter import Parameter
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from std_msgs.msg import String
+from std_srvs.srv import SetBool
+
+from gear_seg_ros.errors import GearSegError
+from gear_seg_ros.ros import params as node_params
+from gear_seg_ros.ros.conversions import numpy_to_image
+from gear_seg_ros.ros.messages import empty_result
+from gear_seg_ros.ros.pipeline import Pipeline, stamp_ns
+from gear_seg_ros.ros.worker import Request, Worker
+
+SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
+RESULT_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
+
+
+class GearSegAgentNode(LifecycleNode):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("gear_seg_agent", **kwargs)
+        node_params.declare(self)
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self._agent: Any = None
+        self._params: node_params.NodeParams | None = None
+        self._pipeline: Pipeline | None = None
+        self._worker: Worker | None = None
+        self._inputs: list = []
+        self._servers: list = []
+        self._outputs: dict[str, Any] = {}
+        self._action_server: ActionServer | None = None
+        self._stats_timer = None
+        self._stats = (0, 0)
+        self._input_group = MutuallyExclusiveCallbackGroup()  # frames: cheap, in order
+        self._request_group = ReentrantCallbackGroup()  # services / action wait for the worker in parallel
+
+    # ---- lifecycle ---------------------------------------------------------------------------------------------
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        from gear_seg_ros.agent import GearSegAgent
+
+        try:
+            self._params, config = node_params.read(self)
+            t0 = time.monotonic()
+            self._agent = GearSegAgent(config).load()
+        except GearSegError as exc:
+            self.get_logger().error(f"configure failed: {exc}")
+            return FAILURE
+        except Exception as exc:  # noqa: BLE001 - rclpy would swallow it silently
+            self.get_logger().error(f"configure failed: {type(exc).__name__}: {exc}")
+            return FAILURE
+        c = config
+        self.get_logger().info(
+            f"agent ready in {time.monotonic() - t0:.1f} s: segmenter={c.segmenter.backend} "
+            f"describer={c.describer.backend} reasoner={c.reasoner.backend} policy={self._params.policy}")
+        return SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        p = self._params
+        qos = QoSProfile(depth=p.image_qos_depth, history=HistoryPolicy.KEEP_LAST,
+                         reliability=ReliabilityPolicy.RELIABLE if p.image_qos == "reliable"
+                         else ReliabilityPolicy.BEST_EFFORT)
+        image_topic = "image/compressed" if p.use_compressed else "image"
+        topics = {k: self.resolve_topic_name(k) for k in ("depth", "camera_info")}
+        topics["image"] = self.resolve_topic_name(image_topic)
+        self._pipeline = pipe = Pipeline(self._agent, p, self.get_logger(), self, topics)
+        sub = self.create_subscription
+        if p.use_compressed:
+            self._inputs.append(sub(CompressedImage, image_topic, lambda m: pipe.on_image(m, True), qos,
+                                  callback_group=self._input_group))
+        else:
+            self._inputs.append(sub(Image, image_topic, pipe.on_image, qos, callback_group=self._input_group))
+        if p.use_depth:
+            self._inputs.append(sub(Image, "depth", pipe.on_depth, qos, callback_group=self._input_group))
+            self._inputs.append(sub(CameraInfo, "camera_info", pipe.on_camera_info, qos,
+                                  callback_group=self._input_group))
+        self._inputs.append(sub(String, "instruction", self._on_instruction, RESULT_QOS,
+                              callback_group=self._request_group))
+        for name, mtype in (("result", SegmentationResult), ("grasp_targets", SegmentationResult),
+                            ("target_mask", Image), ("debug_image", Image), ("descriptions", FrameDescriptions)):
+            self._outputs[name] = self.create_publisher(mtype, f"~/{name}", RESULT_QOS)
+        self._servers = [
+            self.create_service(SegmentSrv, "~/segment", self._on_segment, callback_group=self._request_group),
+            self.create_service(SetBool, "~/enable", self._on_enable, callback_group=self._request_group)]
+        self._action_server = ActionServer(self, SegmentAction, "~/segment", self._execute_goal,
+                                    goal_callback=lambda _goal: GoalResponse.ACCEPT,
+                                    cancel_callback=lambda _goal: CancelResponse.ACCEPT,
+                                    callback_group=self._request_group)
+        idle = pipe.perceive_newest if p.policy == "continuous" else None
+        self._worker = Worker(pipe.answer, idle)
+        self._worker.start()
+        self._stats = (0, 0)
+        self._stats_timer = self.create_timer(10.0, self._log_stats, callback_group=self._input_group)
+        self.get_logger().info(f"active: listening on {topics['image']}; services {self.get_fully_qualified_name()}"
+                               "/segment, /enable; action /segment")
+        return SUCCESS
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._release()
+        return SUCCESS
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._release()
+        self._agent = None
+        return SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        return self.on_cleanup(state)
+
+    def _release(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
+        for sub in self._inputs:
+            self.destroy_subscription(sub)
+        for srv in self._servers:
+            self.destroy_service(srv)
+        if self._action_server is not None:
+            self._action_server.destroy()
+        if self._stats_timer is not None:
+            self.destroy_timer(self._stats_timer)
+        pubs, self._outputs = self._outputs, {}
+        for pub in pubs.values():
+            self.destroy_publisher(pub)
+        self._worker, self._pipeline, self._action_server, self._stats_timer, self._inputs, self._servers = (
+            None, None, None, None, [], [])
+
+    # ---- requests ----------------------------------------------------------------------------------------------
+    def _submit(self, instruction: str, mode: str, stamp: Any = None, **kw: Any) -> Request:
+        return self._worker.submit(Request(instruction, mode, stamp_ns(stamp) if stamp else 0, **kw))
+
+    def _wait(self, req: Request, timeout_s: float) -> SegmentationResult:
+        timeout = timeout_s if timeout_s > 0 else self._params.request_timeout_s
+        if req.done.wait(timeout) and req.result is not None:
+            return req.result
+        req.abandoned = True
+        return empty_result(None, req.instruction, req.mode, self._timeout_message(req, timeout))
+
+    @staticmethod
+    def _timeout_message(req: Request, timeout: float) -> str:
+        later = " (the answer will still be published on ~/result)" if req.started else ""
+        return (f"timed out after {timeout:.1f} s at stage '{req.stage}'{later}; raise the request's timeout_s or "
+                "the request_timeout_s parameter, or choose faster backends")
+
+    def _on_instruction(self, msg: String) -> None:
+        self._submit(msg.data, "", source="topic")
+
+    def _on_segment(self, request: SegmentSrv.Request, response: SegmentSrv.Response) -> SegmentSrv.Response:
+        req = self._submit(request.instruction, request.mode, request.frame_stamp, source="service")
+        response.result = self._wait(req, request.timeout_s)
+        response.success, response.message = response.result.success, response.result.message
+        return response
+
+    def _execute_goal(self, goal_handle: Any) -> SegmentAction.Result:
+        goal, t0 = goal_handle.request, time.monotonic()
+
+        def feedback(stage: str) -> None:
+            goal_handle.publish_feedback(SegmentAction.Feedback(stage=stage, elapsed_s=time.monotonic() - t0))
+
+        req = self._submit(goal.instruction, goal.mode, goal.frame_stamp, source="action", on_stage=feedback,
+                           is_cancelled=lambda: goal_handle.is_cancel_requested)
+        timeout = goal.timeout_s if goal.timeout_s > 0 else self._params.request_timeout_s
+        while not req.done.wait(0.05):
+            if (goal_handle.is_cancel_requested and req.started is None) or time.monotonic() - t0 > timeout:
+                req.abandoned = True
+                break
+        if req.done.is_set() and req.result is not None:
+            result = req.result
+        elif goal_handle.is_cancel_requested:
+            result = empty_result(None, goal.instruction, goal.mode, "cancelled by the client")
+        else:
+            result = empty_result(None, goal.instruction, goal.mode, self._timeout_message(req, timeout))
+        if goal_handle.is_cancel_requested:
+            goal_handle.canceled()
+        elif result.success:
+            goal_handle.succeed()
+        else:
+            goal_handle.abort()
+        return SegmentAction.Result(result=result, success=result.success, message=result.message)
+
+    def _on_enable(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
+        self.set_parameters([Parameter("enable", Parameter.Type.BOOL, bool(request.data))])
+        response.success, response.message = True, f"enable={bool(request.data)}"
+        return response
+
+    def _on_set_parameters(self, changed: list[Parameter]) -> SetParametersResult:
+        for p in changed:
+            if p.name == "enable":
+                if p.type_ != Parameter.Type.BOOL:
+                    return SetParametersResult(successful=False, reason="enable must be a bool")
+                if self._pipeline is not None:
+                    self._pipeline.enabled = p.value
+                    if not p.value:
+                        self._pipeline.frames.clear()
+        return SetParametersResult(successful=True)
+
+    # ---- outputs (called from the worker thread) ---------------------------------------------------------------
+    def publish_result(self, msg: SegmentationResult, image: np.ndarray | None, r: Any) -> None:
+        pubs = self._outputs
+        if not pubs:
+            return
+        pubs["result"].publish(msg)
+        if not msg.success or r is None:
+            return
+        pubs["target_mask"].publish(msg.union_mask)
+        if msg.targets:
+            pubs["grasp_targets"].publish(msg)
+        if self._params.publish_debug_image and image is not None and pubs["debug_image"].get_subscription_count():
+            from gear_seg_ros.visualize import draw_overlay
+
+            labels = [t.description[:40] for t in msg.targets]
+            overlay = draw_overlay(image, r.masks, list(r.ids), labels)
+            pubs["debug_image"].publish(numpy_to_image(overlay, "rgb8", msg.header))
+
+    def publish_descriptions(self, msg: FrameDescriptions) -> None:
+        pub = self._outputs.get("descriptions")
+        if pub is not None:
+            pub.publish(msg)
+
+    def _log_stats(self) -> None:
+        frames = self._pipeline.frames if self._pipeline else None
+        if frames is None or (frames.received, frames.skipped) == self._stats:
+            return
+        self._stats = (frames.received, frames.skipped)
+        extra = (f", perceived {self._pipeline.perceived}, skipped {frames.skipped} (worker busy: newest frame wins)"
+                 if self._params.policy == "continuous" else "")
+        self.get_logger().info(f"frames received {frames.received}{extra}")
+
+
+def main(args: list[str] | None = None) -> None:
+    rclpy.init(args=args)
+    node = GearSegAgentNode()
+    executor = MultiThreadedExecutor(num_threads=4)
+    executor.add_node(node)
+    if node.get_parameter("auto_start").value and node.trigger_configure() == SUCCESS:
+        node.trigger_activate()
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node._release()
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

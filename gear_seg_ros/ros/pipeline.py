@@ -1,0 +1,180 @@
+"""What the worker thread does with a request or an idle moment: frame -> agent -> gear_seg_msgs.
+
+Errors a user can fix become `success=false` results whose message says what to fix; each distinct problem is
+logged once, so a misconfigured 30 Hz camera does not flood the log.
+"""
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from typing import Any
+
+from gear_seg_ros.errors import GearSegError, InvalidImageError, UnknownFrameError
+from gear_seg_ros.ros import conversions
+from gear_seg_ros.ros.depth3d import Centroid3D, check_depth_size, mask_centroid_3d
+from gear_seg_ros.ros.messages import descriptions_msg, empty_result, result_msg
+from gear_seg_ros.ros.params import NodeParams
+from gear_seg_ros.ros.worker import Cancelled, Frame, FrameBuffer, Request
+
+
+class NoFrameError(GearSegError):
+    pass
+
+
+def stamp_ns(stamp: Any) -> int:
+    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
+
+
+def frame_key(header: Any) -> str | None:
+    """Agent cache id of a frame: `<frame_id>@<sec>.<nanosec>`; None (content hash) for a zero stamp."""
+    ns = stamp_ns(header.stamp)
+    return f"{header.frame_id}@{ns // 1_000_000_000}.{ns % 1_000_000_000:09d}" if ns else None
+
+
+class Pipeline:
+    """Owns the frame/depth buffers; `out` (the node) publishes: out.publish_result(msg, image, query_result),
+    out.publish_descriptions(msg)."""
+
+    def __init__(self, agent: Any, params: NodeParams, logger: Any, out: Any, topics: dict[str, str]) -> None:
+        self.agent, self.params, self.log, self.out, self.topics = agent, params, logger, out, topics
+        self.frames = FrameBuffer(params.frame_buffer)
+        self.depths: collections.deque = collections.deque(maxlen=16)
+        self.camera_info: Any = None
+        self.enabled = params.enable
+        self.perceived = 0
+        self._warned: set[str] = set()
+        self._warn_lock = threading.Lock()
+
+    # ---- inputs (subscription callbacks: cheap, no model work) ------------------------------------------------
+    def on_image(self, msg: Any, compressed: bool = False) -> None:
+        if not self.enabled:
+            return
+        if not compressed:
+            try:
+                conversions.check_image(msg, conversions.COLOR_ENCODINGS)
+            except InvalidImageError as exc:
+                self.warn_once(self._input_problem(exc))
+        self.frames.push(Frame(msg, stamp_ns(msg.header.stamp), frame_key(msg.header)))
+
+    def on_depth(self, msg: Any) -> None:
+        self.depths.append(msg)
+
+    def on_camera_info(self, msg: Any) -> None:
+        self.camera_info = msg
+
+    def warn_once(self, text: str) -> None:
+        with self._warn_lock:
+            if text in self._warned:
+                return
+            if len(self._warned) > 512:
+                self._warned.clear()
+            self._warned.add(text)
+        self.log.warning(text)
+
+    # ---- worker side -------------------------------------------------------------------------------------------
+    def perceive_newest(self) -> bool:
+        """Continuous policy: perceive the newest frame not yet taken. Returns False when there was nothing to do."""
+        frame = self.frames.take_newest() if self.enabled else None
+        if frame is None:
+            return False
+        try:
+            self._perceive(frame, None)
+            self.perceived += 1
+        except GearSegError as exc:
+            self.warn_once(f"continuous perception: {exc}")
+        except Exception as exc:  # noqa: BLE001 - keep the worker alive whatever a backend does
+            self.warn_once(f"continuous perception failed: {type(exc).__name__}: {exc}")
+        return True
+
+    def answer(self, req: Request) -> Any:
+        t0 = time.monotonic()
+        mode = req.mode or self.params.default_mode
+        header = None
+        try:
+            if not self.enabled:
+                raise NoFrameError("the node is disabled; enable it: ros2 service call <node>/enable "
+                                   "std_srvs/srv/SetBool '{data: true}' (or set parameter enable:=true)")
+            instruction = self.agent.check_instruction(req.instruction, mode)
+            frame = self._pick(req.stamp_ns)
+            header = frame.msg.header
+            image, perception, computed = self._perceive(frame, req.progress)
+            r = self.agent.query(perception.frame_id, instruction, mode, req.progress, fresh=computed)
+            centroids, note, depth_error = self._centroids(r, frame), "", False
+            if isinstance(centroids, str):
+                centroids, note = None, centroids
+                depth_error = note.startswith("depth error: ")
+            extra = {"wait_s": (req.started or t0) - req.created, "node_total_s": time.monotonic() - t0}
+            msg = result_msg(header, r, centroids, extra)
+            if note:
+                self.warn_once(note)
+                msg.message = f"{msg.message}; {note}" if msg.message else note
+                msg.success = msg.success and not depth_error
+            if not r.success:
+                self.warn_once(f"reasoner: {r.message}")
+            self.out.publish_result(msg, image, r)
+            return msg
+        except Cancelled:
+            msg = empty_result(header, req.instruction, mode, "cancelled by the client")
+        except GearSegError as exc:
+            self.warn_once(str(exc))
+            msg = empty_result(header, req.instruction, mode, str(exc))
+        except Exception as exc:  # noqa: BLE001 - the node keeps serving
+            self.log.error(f"request failed: {type(exc).__name__}: {exc}")
+            msg = empty_result(header, req.instruction, mode,
+                               f"internal error {type(exc).__name__}: {exc} (please report it with the node's log)")
+        self.out.publish_result(msg, None, None)
+        return msg
+
+    def _pick(self, wanted_ns: int) -> Frame:
+        if wanted_ns:
+            frame = self.frames.find(wanted_ns)
+            if frame is None:
+                raise UnknownFrameError(
+                    f"no frame with stamp {wanted_ns / 1e9:.9f} among the last {self.params.frame_buffer} frames; "
+                    "send frame_stamp 0 for the newest frame or raise the frame_buffer parameter")
+            return frame
+        frame = None
+        if self.params.policy == "continuous":  # answer from the newest frame already perceived, if any
+            frame = self.frames.newest_where(lambda f: f.key is not None and self.agent.has_frame(f.key))
+        frame = frame or self.frames.newest()
+        if frame is None:
+            raise NoFrameError(
+                f"no image received yet on {self.topics['image']}; start the camera or remap the input "
+                f"(e.g. -r image:=/camera/color/image_raw), and check its QoS matches image_qos={self.params.image_qos}")
+        return frame
+
+    def _perceive(self, frame: Frame, progress: Any) -> tuple[Any, Any, bool]:
+        try:
+            image = conversions.compressed_to_rgb(frame.msg) if self.params.use_compressed \
+                else conversions.image_to_rgb(frame.msg)
+        except InvalidImageError as exc:
+            raise InvalidImageError(self._input_problem(exc)) from None
+        perception, computed = self.agent.ensure_perceived(image, frame.key, progress)
+        if computed:
+            self.out.publish_descriptions(descriptions_msg(frame.msg.header, perception))
+        return image, perception, computed
+
+    def _input_problem(self, exc: Exception) -> str:
+        return f"input image on {self.topics['image']}: {exc}"
+
+    def _centroids(self, r: Any, frame: Frame) -> list[Centroid3D] | None | str:
+        """3-D centroids of the selected masks, or a note (str) saying why there are none."""
+        if not self.params.use_depth or not r.masks:
+            return None
+        info = self.camera_info
+        if info is None:
+            return f"centroid_3d not filled: no camera_info received yet on {self.topics['camera_info']}"
+        depth = min(self.depths, key=lambda d: abs(stamp_ns(d.header.stamp) - frame.stamp_ns), default=None)
+        if depth is None:
+            return f"centroid_3d not filled: no depth image received yet on {self.topics['depth']}"
+        dt = abs(stamp_ns(depth.header.stamp) - frame.stamp_ns) / 1e9
+        if dt > self.params.sync_tolerance_s:
+            return (f"centroid_3d not filled: the nearest depth image is {dt * 1000:.0f} ms from the colour image, "
+                    f"more than sync_tolerance_s={self.params.sync_tolerance_s}; check both stamps come from one clock")
+        try:
+            metres = conversions.depth_to_metres(depth)
+            check_depth_size(metres.shape, r.union_mask.shape, (int(info.width), int(info.height)))
+            return [mask_centroid_3d(m, metres, info.k) for m in r.masks]
+        except GearSegError as exc:
+            return f"depth error: {exc}"

@@ -1,0 +1,128 @@
+"""The node's single worker thread and its frame buffer (no ROS imports: testable alone).
+
+Callbacks only store frames and enqueue requests; the worker runs every agent call, one at a time, so the
+agent is never used from two threads and no executor thread is blocked by model work.
+"""
+from __future__ import annotations
+
+import collections
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Frame:
+    msg: Any  # sensor_msgs Image or CompressedImage
+    stamp_ns: int
+    key: str | None  # agent frame id ("<frame_id>@<sec>.<nsec>"); None when the stamp is zero (content hash)
+    received: float = field(default_factory=time.monotonic)
+
+
+class FrameBuffer:
+    """The last N frames; the newest wins. `skipped` counts frames never handed to the worker (continuous)."""
+
+    def __init__(self, size: int) -> None:
+        self._frames: collections.deque[Frame] = collections.deque(maxlen=size)
+        self._lock = threading.Lock()
+        self._taken: Frame | None = None
+        self.received = 0
+        self.skipped = 0
+
+    def push(self, frame: Frame) -> None:
+        with self._lock:
+            if self._frames and self._frames[-1] is not self._taken:
+                self.skipped += 1
+            self._frames.append(frame)
+            self.received += 1
+
+    def newest(self) -> Frame | None:
+        with self._lock:
+            return self._frames[-1] if self._frames else None
+
+    def take_newest(self) -> Frame | None:
+        """Newest frame if the worker has not taken it yet (continuous policy)."""
+        with self._lock:
+            if not self._frames or self._frames[-1] is self._taken:
+                return None
+            self._taken = self._frames[-1]
+            return self._taken
+
+    def find(self, stamp_ns: int) -> Frame | None:
+        with self._lock:
+            return next((f for f in reversed(self._frames) if f.stamp_ns == stamp_ns), None)
+
+    def newest_where(self, pred: Callable[[Frame], bool]) -> Frame | None:
+        with self._lock:
+            frames = list(self._frames)
+        return next((f for f in reversed(frames) if pred(f)), None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._frames.clear()
+            self._taken = None
+
+
+class Cancelled(Exception):
+    """Raised from a progress callback to stop a request between stages."""
+
+
+@dataclass
+class Request:
+    instruction: str
+    mode: str
+    stamp_ns: int = 0  # 0 = newest frame
+    source: str = "topic"  # topic | service | action
+    on_stage: Callable[[str], None] | None = None
+    is_cancelled: Callable[[], bool] = lambda: False
+    created: float = field(default_factory=time.monotonic)
+    started: float | None = None
+    stage: str = "queued"
+    abandoned: bool = False  # the caller stopped waiting before the worker started it
+    result: Any = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def progress(self, stage: str) -> None:
+        if self.is_cancelled():
+            raise Cancelled(f"cancelled before {stage}")
+        self.stage = stage
+        if self.on_stage is not None:
+            self.on_stage(stage)
+
+
+class Worker(threading.Thread):
+    """Runs `handle(request)` for queued requests; calls `idle()` (continuous perception) when the queue is empty."""
+
+    def __init__(self, handle: Callable[[Request], Any], idle: Callable[[], bool] | None = None,
+                 poll_s: float = 0.02) -> None:
+        super().__init__(name="gear_seg_worker", daemon=True)
+        self._handle, self._idle, self._poll = handle, idle, poll_s
+        self._queue: queue.Queue[Request] = queue.Queue()
+        self._stop_event = threading.Event()
+
+    def submit(self, request: Request) -> Request:
+        self._queue.put(request)
+        return request
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop_event.set()
+        self.join(timeout)
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                request = self._queue.get(timeout=self._poll)
+            except queue.Empty:
+                if self._idle is None or not self._idle():
+                    self._stop_event.wait(self._poll)
+                continue
+            if request.abandoned:
+                continue
+            request.started = time.monotonic()
+            request.result = self._handle(request)
+            request.done.set()
+        while not self._queue.empty():  # release waiters
+            self._queue.get_nowait().done.set()

@@ -1,0 +1,91 @@
+"""Launch gear_seg_agent (lifecycle node; configures and activates itself unless auto_start:=false).
+
+  ros2 launch gear_seg_ros agent.launch.py image:=/camera/color/image_raw \
+      depth:=/camera/aligned_depth_to_color/image_raw camera_info:=/camera/color/camera_info use_depth:=true
+  ros2 launch gear_seg_ros agent.launch.py config:=$(ros2 pkg prefix gear_seg_ros)/share/gear_seg_ros/config/cpu.yaml
+  ros2 launch gear_seg_ros agent.launch.py namespace:=left_arm reasoner:=openai policy:=continuous
+
+Then: ros2 service call /gear_seg_agent/segment gear_seg_msgs/srv/Segment "{instruction: 'the ripest strawberry'}"
+"""
+import os
+
+import yaml
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch_ros.actions import LifecycleNode
+from launch_ros.substitutions import FindPackageShare
+
+from launch import LaunchDescription
+
+ARGUMENTS = [
+    ("namespace", "", "namespace of the node (one per camera / arm)"),
+    ("config", PathJoinSubstitution([FindPackageShare("gear_seg_ros"), "config", "agent.yaml"]),
+     "ROS parameters file (config/agent.yaml: GPU robot default; config/cpu.yaml: CPU default)"),
+    ("image", "/camera/color/image_raw", "colour image topic (sensor_msgs/Image: rgb8, bgr8 or mono8)"),
+    ("compressed", "/camera/color/image_raw/compressed", "compressed colour topic (used when use_compressed)"),
+    ("depth", "/camera/aligned_depth_to_color/image_raw", "depth registered to the colour image (16UC1 mm, 32FC1 m)"),
+    ("camera_info", "/camera/color/camera_info", "colour camera_info (intrinsics for the 3-D centroids)"),
+    ("use_compressed", "false", "subscribe the compressed topic instead of the raw one"),
+    ("use_depth", "false", "subscribe depth + camera_info and fill centroid_3d"),
+    ("image_qos", "best_effort", "input QoS reliability: best_effort | reliable"),
+    ("policy", "on_request", "on_request | continuous (perceive the newest frame whenever idle)"),
+    ("segmenter", "", "override segmenter.backend (classical | sam2 | onnx_sam2); empty = from config"),
+    ("describer", "", "override describer.backend (attributes | dam); empty = from config"),
+    ("reasoner", "", "override reasoner.backend (embedding | llama_cpp | openai); empty = from config"),
+    ("base_dir", "", "folder relative model paths resolve against (then the working dir); default: the config's"),
+    ("auto_start", "true", "configure + activate on start; false = leave it to a lifecycle manager"),
+    ("log_level", "info", "debug | info | warn | error"),
+]
+
+
+def _flatten(data, prefix=""):
+    out = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _config_parameters(path):
+    """A ROS parameters file is passed as is; a plain AgentConfig YAML (config/cpu.yaml) becomes a dict."""
+    with open(path) as f:
+        data = yaml.safe_load(f) or {}
+    if any(isinstance(v, dict) and "ros__parameters" in v for v in data.values()):
+        return path
+    return _flatten(data)
+
+
+def _node(context, *args, **kwargs):
+    arg = lambda name: LaunchConfiguration(name).perform(context)
+    config = arg("config")
+    overrides = {
+        "base_dir": arg("base_dir") or os.path.dirname(os.path.abspath(config)),
+        "policy": arg("policy"),
+        "image_qos": arg("image_qos"),
+        "use_compressed": arg("use_compressed").lower() == "true",
+        "use_depth": arg("use_depth").lower() == "true",
+        "auto_start": arg("auto_start").lower() == "true",
+    }
+    for stage in ("segmenter", "describer", "reasoner"):
+        if arg(stage):
+            overrides[f"{stage}.backend"] = arg(stage)
+    return [LifecycleNode(
+        package="gear_seg_ros",
+        executable="gear_seg_agent",
+        name="gear_seg_agent",
+        namespace=arg("namespace"),
+        parameters=[_config_parameters(config), overrides],
+        remappings=[("image", arg("image")), ("image/compressed", arg("compressed")), ("depth", arg("depth")),
+                    ("camera_info", arg("camera_info"))],
+        arguments=["--ros-args", "--log-level", arg("log_level")],
+        output="screen",
+        emulate_tty=True,
+    )]
+
+
+def generate_launch_description() -> LaunchDescription:
+    return LaunchDescription(
+        [DeclareLaunchArgument(name, default_value=default, description=doc) for name, default, doc in ARGUMENTS]
+        + [OpaqueFunction(function=_node)])

@@ -1,0 +1,85 @@
+"""Parameters: every AgentConfig key is declared; config/agent.yaml loads through rcl as the CLI reads it."""
+import pytest
+from ros_env import REPO
+
+from gear_seg_ros.config import AgentConfig
+from gear_seg_ros.errors import ConfigError
+from gear_seg_ros.ros.params import AGENT_DEFAULTS, NODE_DEFAULTS, read
+
+
+@pytest.fixture
+def make_node(ros_environ):
+    import rclpy
+
+    contexts, nodes = [], []
+
+    def make(*ros_args):
+        from gear_seg_ros.ros.agent_node import GearSegAgentNode
+
+        context = rclpy.Context()
+        rclpy.init(args=["node", "--ros-args", *ros_args], context=context)
+        node = GearSegAgentNode(context=context)
+        contexts.append(context)
+        nodes.append(node)
+        return node
+
+    yield make
+    for node in nodes:
+        node.destroy_node()
+    for context in contexts:
+        context.try_shutdown()
+
+
+def test_every_agent_key_is_declared_with_its_default(make_node):
+    node = make_node()
+    for name, default in {**AGENT_DEFAULTS, **NODE_DEFAULTS}.items():
+        value = node.get_parameter(name).value
+        assert (list(value) if isinstance(value, (list, tuple)) or hasattr(value, "tolist") else value) == default
+    node_params, config = read(node)
+    assert config == AgentConfig() and node_params.policy == "on_request"
+
+
+def test_agent_yaml_through_rcl_equals_from_yaml(make_node):
+    path = REPO / "config" / "agent.yaml"
+    node = make_node("--params-file", str(path), "-p", f"base_dir:={path.parent}")
+    _, config = read(node)
+    assert config == AgentConfig.from_yaml(path)
+
+
+def test_invalid_values_are_named(make_node):
+    node = make_node("-p", "nms.iou_thresh:=2.0", "-p", "reasoner.backend:=gpt")
+    with pytest.raises(ConfigError, match=r"(?s)nms.iou_thresh.*unknown backend .gpt. for reasoner.backend"):
+        read(node)
+    node = make_node("-p", "image_qos:=sometimes", "-p", "frame_buffer:=0")
+    with pytest.raises(ConfigError, match=r"(?s)image_qos='sometimes'.*frame_buffer=0"):
+        read(node)
+
+
+def test_ints_are_accepted_for_floats(make_node):
+    node = make_node("-p", "reasoner.llama_cpp.temperature:=0", "-p", "reasoner.llama_cpp.n_threads:=4",
+                     "-p", "request_timeout_s:=5")
+    node_params, config = read(node)
+    assert config.reasoner.llama_cpp.temperature == 0.0 and config.reasoner.llama_cpp.n_threads == 4
+    assert node_params.request_timeout_s == 5
+
+
+def test_lifecycle_configure_activate_deactivate_cleanup(make_node):
+    from rclpy.lifecycle import TransitionCallbackReturn as T
+
+    node = make_node("-p", "auto_start:=false")
+    assert node._agent is None and not node._servers  # nothing before configure
+    assert node.trigger_configure() == T.SUCCESS and node._agent is not None
+    assert node.trigger_activate() == T.SUCCESS
+    assert len(node._servers) == 2 and node._worker.is_alive() and node._action_server is not None
+    worker = node._worker
+    assert node.trigger_deactivate() == T.SUCCESS
+    assert not node._servers and not node._inputs and not worker.is_alive()
+    assert node.trigger_cleanup() == T.SUCCESS and node._agent is None
+    assert node.trigger_configure() == T.SUCCESS  # reconfigurable, e.g. after parameter changes
+
+
+def test_configure_fails_cleanly_on_bad_parameters(make_node):
+    from rclpy.lifecycle import TransitionCallbackReturn as T
+
+    node = make_node("-p", "auto_start:=false", "-p", "policy:=sometimes")
+    assert node.trigger_configure() == T.FAILURE and node._agent is None
