@@ -1,0 +1,91 @@
+"""Auto-labelling (a category name for every mask, discovered by the LLM) and fruit maturity grading."""
+from __future__ import annotations
+
+import json
+import re
+
+from gear_seg_ros.engine import prompts
+from gear_seg_ros.engine.llm_calls import complete_json
+from gear_seg_ros.engine.options import MATURITY_GRADES, EngineOptions, derived_seed
+from gear_seg_ros.engine.records import AnswerRecord, DropRecord, InstanceRecord, QuestionRecord
+from gear_seg_ros.types import Perception
+
+CHUNK = 8  # masks per LLM call: short answers keep a small model on track
+NOT_OBJECTS = {"background", "none", "other", "unknown", "nothing", "region", "object", "thing"}
+
+
+def category_name(text: str) -> str:
+    """Free LLM text -> snake_case category, singular ("Ripe Strawberries" -> "ripe_strawberry"); "" if unusable."""
+    words = re.sub(r"[^a-z0-9]+", " ", text.lower()).split()[:4]
+    if words:
+        last = words[-1]
+        if last.endswith("ies") and len(last) > 4:
+            words[-1] = last[:-3] + "y"
+        elif last.endswith("s") and not last.endswith("ss") and len(last) > 3:
+            words[-1] = last[:-1]
+    name = "_".join(words)
+    return "" if not name or name in NOT_OBJECTS or name[0].isdigit() else name
+
+
+def label_schema(ids: list[int]) -> dict:
+    return {"type": "object",
+            "properties": {str(i): {"type": "string", "minLength": 2, "maxLength": 32} for i in ids},
+            "required": [str(i) for i in ids], "additionalProperties": False}
+
+
+def label_instances(reasoner, perception: Perception, eligible: list[int], stem: str,
+                    opts: EngineOptions) -> tuple[list[InstanceRecord], list[DropRecord]]:
+    instances, dropped = [], []
+    for start in range(0, len(eligible), CHUNK):
+        ids = eligible[start:start + CHUNK]
+        text = complete_json(reasoner, prompts.label_messages(perception, ids, opts.auto_label),
+                             label_schema(ids), derived_seed(opts.seed, stem, "label", start))
+        try:
+            answer = json.loads(text)
+            if not isinstance(answer, dict):
+                raise ValueError("not an object")
+        except ValueError as exc:
+            dropped.append(DropRecord(stage="auto_label", reason=f"masks {ids}: invalid JSON ({exc})"))
+            continue
+        for i in ids:
+            value = answer.get(str(i))
+            name = category_name(value) if isinstance(value, str) else ""
+            if name:
+                instances.append(InstanceRecord(mask_id=i, category=name))
+            else:
+                dropped.append(DropRecord(stage="auto_label", reason=f"mask {i}: no category ({value!r})"))
+    return instances, dropped
+
+
+def plural(noun: str) -> str:
+    if noun.endswith("y") and noun[-2:-1] not in "aeiou":
+        return noun[:-1] + "ies"
+    return noun if noun.endswith("s") else noun + "s"
+
+
+def maturity_questions(agent, perception: Perception, eligible: list[int], stem: str,
+                       opts: EngineOptions) -> tuple[list[QuestionRecord], list[DropRecord]]:
+    """'the unripe/turning/ripe <fruit>s', answered by the agent in referring mode."""
+    fruit = category_name(opts.maturity or "strawberry") or "strawberry"
+    kept, dropped = [], []
+    agent.cache.put(perception.frame_id, perception)
+    for k, grade in enumerate(MATURITY_GRADES):
+        query = f"the {grade} {plural(fruit.replace('_', ' '))}"
+        reasoner = agent.reasoner
+        if hasattr(getattr(reasoner, "cfg", None), "seed"):
+            reasoner.cfg.seed = derived_seed(opts.seed, stem, "maturity", k)
+        result = agent.query(perception.frame_id, query, mode="referring")
+        ids = [i for i in result.ids if i in set(eligible)]
+        if not result.success:
+            dropped.append(DropRecord(stage="maturity", reason=f"{grade}: {result.message}"))
+        elif not ids:
+            dropped.append(DropRecord(stage="maturity", reason=f"{grade}: no region selected"))
+        elif result.confidence is not None and result.confidence < opts.min_confidence:
+            dropped.append(DropRecord(stage="maturity", reason=f"{grade}: confidence {result.confidence:g} < "
+                                                               f"{opts.min_confidence:g}"))
+        else:
+            kept.append(QuestionRecord(
+                question_id=f"{stem}_maturity_{grade}", category="maturity", text=[query], is_sentence=False,
+                explanation=result.explanation, confidence=result.confidence,
+                answers=[AnswerRecord(mask_id=i, label=f"{grade}_{fruit}") for i in ids]))
+    return kept, dropped

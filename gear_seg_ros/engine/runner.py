@@ -1,0 +1,216 @@
+"""Running the engine over a folder: resume, manifest, local executors (in-process or a process pool), progress."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Optional
+
+from gear_seg_ros import registry
+from gear_seg_ros.config import AgentConfig
+from gear_seg_ros.engine.llm_calls import is_llm_reasoner
+from gear_seg_ros.engine.options import EngineOptions
+from gear_seg_ros.engine.perception_store import perception_root
+from gear_seg_ros.engine.records import ImageRecord, atomic_write_text, finished_stems, write_record
+from gear_seg_ros.errors import ConfigError, GearSegError
+from gear_seg_ros.evaluation.samples import IMAGE_SUFFIXES
+
+log = logging.getLogger("gear_seg.engine")
+MANIFEST = "engine.json"
+# Config keys that do not change what is written (hardware placement, caches); ignored when resuming.
+_RUNTIME_KEYS = ("base_dir", "n_threads", "device", "providers", "cache.", "limits.")
+
+
+@dataclass
+class RunSummary:
+    total: int = 0
+    skipped: int = 0  # finished by an earlier run
+    done: int = 0
+    failed: list[str] = field(default_factory=list)
+    questions: int = 0
+
+
+def list_images(images_dir: Path, limit: Optional[int] = None) -> list[str]:
+    images_dir = Path(images_dir)
+    if not images_dir.is_dir():
+        raise GearSegError(f"images folder not found: {images_dir} (pass a folder of .jpg/.png images)")
+    files = sorted(p.name for p in images_dir.iterdir()
+                   if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+    stems: dict[str, str] = {}
+    for name in files:
+        stem = Path(name).stem
+        if stem in stems:
+            raise GearSegError(f"{images_dir}: {stems[stem]} and {name} share the stem {stem!r}; records are named "
+                               f"by stem, rename one of them")
+        stems[stem] = name
+    if not files:
+        raise GearSegError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {images_dir}")
+    return files[:limit] if limit else files
+
+
+def check_llm_config(config: AgentConfig) -> None:
+    backend = config.reasoner.backend
+    cls = registry.load_backend("reasoner", _reasoners(), backend)
+    if not is_llm_reasoner(cls):
+        raise ConfigError(
+            f"reasoner.backend {backend!r} only matches instructions to descriptions; it cannot write questions. "
+            f"The engine needs an LLM reasoner: use --config config/cpu_llm.yaml (llama_cpp) or an 'openai' endpoint")
+
+
+def _reasoners() -> dict:
+    from gear_seg_ros.reason import REASONERS
+
+    return REASONERS
+
+
+def _comparable(config: dict) -> dict:
+    from gear_seg_ros.config import flatten
+
+    return {k: v for k, v in flatten(config).items() if not any(part in k for part in _RUNTIME_KEYS)}
+
+
+def check_manifest(out: Path, images_dir: Path, config: AgentConfig, opts: EngineOptions) -> None:
+    """First run: writes engine.json. Resume: refuses options or a config that would make different records."""
+    path = Path(out) / MANIFEST
+    current = {"options": opts.to_dict(), "config": config.model_dump(), "images_dir": str(Path(images_dir).resolve())}
+    if path.is_file():
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        diffs = [k for k in opts.to_dict() if stored.get("options", {}).get(k) != opts.to_dict()[k]]
+        old, new = _comparable(stored.get("config", {})), _comparable(current["config"])
+        diffs += [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+        if diffs:
+            raise ConfigError(f"{out} holds records made with other settings ({', '.join(diffs[:6])}); resume with "
+                              f"the same options and config, or write to a new --out folder")
+    atomic_write_text(path, json.dumps(current, indent=1) + "\n")
+
+
+def manifest(out: Path) -> dict:
+    path = Path(out) / MANIFEST
+    if not path.is_file():
+        raise GearSegError(f"{out} is not an engine output folder ({MANIFEST} is missing)")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def run_engine(images_dir: Path, out: Path, config: AgentConfig, opts: EngineOptions, *, workers: int = 1,
+               executor: str = "local", limit: Optional[int] = None, gpus_per_actor: float = 0.0,
+               ray_address: Optional[str] = None, progress: bool = True) -> RunSummary:
+    check_llm_config(config)
+    files = list_images(images_dir, limit)
+    Path(out).mkdir(parents=True, exist_ok=True)
+    check_manifest(out, images_dir, config, opts)
+    done = finished_stems(out)
+    shutil.rmtree(perception_root(out) / ".staging", ignore_errors=True)  # what a killed run was storing
+    todo = [f for f in files if Path(f).stem not in done]
+    summary = RunSummary(total=len(files), skipped=len(files) - len(todo))
+    if not todo:
+        return summary
+    config = tuned_for_workers(config, workers)
+    bar = progress_bar(len(todo), progress)
+    jobs = (config.model_dump(), opts.to_dict(), str(images_dir), str(out))
+    if executor == "ray":
+        from gear_seg_ros.engine.ray_executor import run_on_ray
+
+        results = run_on_ray(todo, jobs, workers, gpus_per_actor, ray_address)
+    elif workers > 1:
+        results = _pool_results(todo, jobs, workers)
+    else:
+        results = _serial_results(todo, jobs)
+    try:
+        for image_file, n_questions, error in results:
+            if error:
+                summary.failed.append(f"{image_file}: {error}")
+                log.warning("%s failed: %s", image_file, error)
+            else:
+                summary.done += 1
+                summary.questions += n_questions
+            bar.set_postfix(questions=summary.questions, failed=len(summary.failed), refresh=False)
+            bar.update(1)
+    finally:
+        bar.close()
+    return summary
+
+
+def tuned_for_workers(config: AgentConfig, workers: int) -> AgentConfig:
+    """Several llama.cpp instances on one machine share its cores instead of each taking all of them."""
+    config = config.model_copy(deep=True)
+    if workers > 1 and config.reasoner.llama_cpp.n_threads is None:
+        config.reasoner.llama_cpp.n_threads = max(1, (os.cpu_count() or 1) // workers)
+    return config
+
+
+def progress_bar(total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="img", desc="engine", file=sys.stderr, disable=not enabled, dynamic_ncols=True)
+
+
+# ---- one worker (this process, a pool process or a Ray actor) ------------------------------------------------------
+class EngineWorker:
+    """Builds its own agent; `run(image_file)` returns (image_file, number of questions, error or "")."""
+
+    def __init__(self, config: dict, opts: dict, images_dir: str, out: str) -> None:
+        from gear_seg_ros.agent import GearSegAgent
+
+        self.agent = GearSegAgent(AgentConfig.from_dict(config)).load()  # a bad model path fails here, once
+        self.opts = EngineOptions.from_dict(opts)
+        self.images_dir, self.out = Path(images_dir), Path(out)
+
+    def build(self, image_file: str) -> tuple[Optional[dict], str]:
+        """(record as a dict, "") or (None, why it failed)."""
+        from gear_seg_ros.engine.image_job import build_record
+
+        try:
+            return build_record(self.agent, self.images_dir, image_file, self.out, self.opts).model_dump(), ""
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:  # one bad image (or a model runtime error) must not end the run
+            log.debug("image %s failed", image_file, exc_info=True)
+            return None, f"{type(exc).__name__}: {exc}"
+
+    def build_tagged(self, image_file: str) -> tuple[str, tuple[Optional[dict], str]]:
+        return image_file, self.build(image_file)
+
+    def run(self, image_file: str) -> tuple[str, int, str]:
+        record, error = self.build(image_file)
+        return (image_file, 0, error) if record is None else store_record(self.out, image_file, record)
+
+
+def store_record(out: str, image_file: str, record: dict) -> tuple[str, int, str]:
+    try:
+        written = write_record(Path(out), ImageRecord.model_validate(record))
+    except (ValueError, OSError) as exc:
+        return image_file, 0, f"record not written: {exc}"
+    return image_file, len(record["questions"]), "" if written else "not written"
+
+
+def _serial_results(todo: list[str], jobs: tuple):
+    worker = EngineWorker(*jobs)
+    for image_file in todo:
+        yield worker.run(image_file)
+
+
+_WORKER: Optional[EngineWorker] = None
+
+
+def _init_pool_worker(*jobs) -> None:
+    global _WORKER
+    _WORKER = EngineWorker(*jobs)
+
+
+def _pool_run(image_file: str) -> tuple[str, int, str]:
+    return _WORKER.run(image_file)
+
+
+def _pool_results(todo: list[str], jobs: tuple, workers: int):
+    # spawn: each worker starts clean and loads its own models (no forked llama.cpp / torch threads).
+    with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=get_context("spawn"),
+                             initializer=_init_pool_worker, initargs=jobs) as pool:
+        futures = [pool.submit(_pool_run, f) for f in todo]
+        for future in as_completed(futures):
+            yield future.result()
