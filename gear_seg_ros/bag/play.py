@@ -67,8 +67,17 @@ def play_bag(bag_dir: str | Path, rate: float = 1.0, topic_remap: dict[str, str]
     finally:
         reader.close()
         if node is not None:
+            _wait_for_delivery(node)
             node.destroy_node()
         context.try_shutdown()
+
+
+def _wait_for_delivery(node, timeout_s: float = 5.0) -> None:
+    """Reliable samples still in flight are lost if the process exits first (the last frames of a bag)."""
+    from rclpy.duration import Duration
+
+    for publisher in node.publishers:
+        publisher.wait_for_all_acked(Duration(seconds=timeout_s))
 
 
 def _msg_class(msgtype: str):

@@ -35,6 +35,8 @@ def register(sub) -> None:
     p.add_argument("--rate", type=float, default=1.0, help="playback speed factor (default: 1.0)")
     p.add_argument("--remap", action="append", default=[], metavar="OLD:=NEW", help="rename a topic (repeatable)")
     p.add_argument("--loop", action="store_true", help="replay until Ctrl-C")
+    p.add_argument("--wait-for-subscribers", type=float, default=0.0, metavar="SECONDS",
+                   help="before playing, wait up to this long until every topic has a subscriber")
     p.set_defaults(func=run_play)
 
 
@@ -71,7 +73,8 @@ def run_play(args) -> int:
             if not (sep and old and new):
                 raise ConfigError(f"--remap {item!r}: expected OLD:=NEW, e.g. /camera/image:=/rgb")
             remap[old] = new
-        counts = play_bag(args.bag, rate=args.rate, topic_remap=remap, loop=args.loop)
+        counts = play_bag(args.bag, rate=args.rate, topic_remap=remap, loop=args.loop,
+                          wait_for_subscribers_s=args.wait_for_subscribers)
     except (GearSegError, OSError) as exc:
         return _fail(exc)
     except KeyboardInterrupt:

