@@ -29,13 +29,15 @@ fi
 PYTHON=$(find_python) || { echo "setup: Python 3.11 not found; install it or set GEAR_SEG_PYTHON=/path/to/python3.11" >&2; exit 1; }
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
+# Build environments (sam2's sdist, llama-cpp-python) must see the CPU torch pin too; sam2 builds without CUDA.
+export PIP_CONSTRAINT="$PWD/requirements/constraints.txt" SAM2_BUILD_CUDA=0
 echo "setup: installing pinned packages into $VENV (first run: llama-cpp-python compiles, ~5 min on 2 cores)"
 "${PIP[@]}" install --upgrade pip==24.3.1 2>&1 | grep -v "^WARNING: Location" || true
 "${PIP[@]}" install torch==2.13.0 2>&1 | grep -v "^WARNING: Location" || true
-"${PIP[@]}" install -r requirements/cpu.txt -c requirements/constraints.txt 2>&1 | grep -v "^WARNING: Location" || true
+"${PIP[@]}" install -r requirements/cpu.txt 2>&1 | grep -v "^WARNING: Location" || true
 "${PIP[@]}" install --no-deps -r requirements/no-deps.txt 2>&1 | grep -v "^WARNING: Location" || true
 "${PIP[@]}" install --no-deps -e . 2>&1 | grep -v "^WARNING: Location" || true
-"$VENV/bin/python" -c "import torch, llama_cpp, sentence_transformers, gear_seg_ros" ||
+"$VENV/bin/python" -c "import torch, llama_cpp, sentence_transformers, sam2, gear_seg_ros" ||
   { echo "setup: the Python packages did not install; see the pip output above" >&2; exit 1; }
 bash scripts/setup_ros.sh "$VENV"
 echo "$HASH" > "$STAMP"
