@@ -75,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         for m in models.values():
             print(f"{m['name']:<28} {m.get('license', '?'):<28} {m.get('notes', '')}")
         return 0
+    by_lower = {name.lower(): name for name in models}
+    args.names = [by_lower.get(n.lower(), n) for n in args.names]
     unknown = [n for n in args.names if n not in models]
     if unknown:
         print(f"error: unknown model(s) {unknown}; known: {sorted(models)}", file=sys.stderr)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from conftest import arc2017_instance, iou
+from helpers import arc2017_instance, iou
 from gear_seg_ros.agent import GearSegAgent
 from gear_seg_ros.config import AgentConfig
 from gear_seg_ros.errors import InvalidImageError, InvalidInstructionError, UnknownFrameError

@@ -53,7 +53,7 @@ def test_bad_yaml_and_missing_file(tmp_path):
 
 
 def test_shipped_configs_load():
-    from conftest import REPO
+    from helpers import REPO
 
     for path in sorted((REPO / "config").glob("*.yaml")):
         AgentConfig.from_yaml(path)

@@ -4,7 +4,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import REPO
+from helpers import REPO
 from gear_seg_ros.errors import ModelNotFoundError
 from gear_seg_ros.models import resolve_model_path
 

@@ -7,8 +7,6 @@ Needs torch, sam2 (pip install sam2==1.1.0 --no-deps), onnx and onnxruntime; ski
 from __future__ import annotations
 
 import json
-import sys
-import types
 
 import numpy as np
 import pytest
@@ -32,97 +30,13 @@ AMG_KW = dict(points_per_side=8, points_per_batch=64, pred_iou_thresh=0.5, stabi
               stability_score_offset=0.7, box_nms_thresh=1.0)
 
 
-def _torchvision_stand_in() -> dict[str, types.ModuleType]:
-    """A minimal pure-torch stand-in for the torchvision pieces sam2 imports (TEST ONLY).
-
-    Why: sam2's automatic mask generator imports torchvision.ops.boxes (batched_nms, box_area) and its transforms
-    import torchvision.transforms (ToTensor, Resize, Normalize); there is no CPU torchvision wheel for this torch, and
-    the CUDA one fails to import with CPU torch. These re-implement the documented behaviour (greedy NMS, IoU > thr
-    suppressed; bilinear Resize with antialias=True on tensors; per-channel Normalize). Never used by the package.
-    """
-    import torch.nn.functional as F
-    from torch import nn
-
-    def box_area(boxes):
-        return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-
-    def nms(boxes, scores, iou_threshold):
-        order = torch.argsort(scores, descending=True)
-        b = boxes[order]
-        area = box_area(b)
-        lt = torch.maximum(b[:, None, :2], b[None, :, :2])
-        rb = torch.minimum(b[:, None, 2:], b[None, :, 2:])
-        wh = (rb - lt).clamp(min=0)
-        inter = wh[..., 0] * wh[..., 1]
-        iou = inter / (area[:, None] + area[None, :] - inter)
-        removed = torch.zeros(len(b), dtype=torch.bool)
-        keep = []
-        for i in range(len(b)):
-            if not removed[i]:
-                keep.append(i)
-                removed |= iou[i] > iou_threshold
-        return order[torch.tensor(keep, dtype=torch.long)]
-
-    def batched_nms(boxes, scores, idxs, iou_threshold):
-        if boxes.numel() == 0:
-            return torch.empty(0, dtype=torch.long)
-        offsets = idxs.to(boxes) * (boxes.max() + 1)
-        return nms(boxes + offsets[:, None], scores, iou_threshold)
-
-    class ToTensor:
-        def __call__(self, pic):
-            return torch.from_numpy(np.ascontiguousarray(pic)).permute(2, 0, 1).float().div(255)
-
-    class Resize(nn.Module):
-        def __init__(self, size):
-            super().__init__()
-            self.size = [int(size[0]), int(size[1])]
-
-        def forward(self, x):
-            return F.interpolate(x.unsqueeze(0), size=self.size, mode="bilinear", align_corners=False,
-                                 antialias=True).squeeze(0)
-
-    class Normalize(nn.Module):
-        def __init__(self, mean, std):
-            super().__init__()
-            self.register_buffer("mean", torch.tensor(mean).view(-1, 1, 1))
-            self.register_buffer("std", torch.tensor(std).view(-1, 1, 1))
-
-        def forward(self, x):
-            return (x - self.mean) / self.std
-
-    tv = types.ModuleType("torchvision")
-    ops = types.ModuleType("torchvision.ops")
-    boxes_mod = types.ModuleType("torchvision.ops.boxes")
-    transforms = types.ModuleType("torchvision.transforms")
-    boxes_mod.batched_nms, boxes_mod.box_area = batched_nms, box_area
-    transforms.ToTensor, transforms.Resize, transforms.Normalize = ToTensor, Resize, Normalize
-    tv.ops, ops.boxes, tv.transforms = ops, boxes_mod, transforms
-    return {"torchvision": tv, "torchvision.ops": ops, "torchvision.ops.boxes": boxes_mod,
-            "torchvision.transforms": transforms}
-
-
 @pytest.fixture(scope="module")
 def official_sam2():
-    """sam2's predictor / generator modules, importable with the torchvision stand-in when torchvision is absent."""
-    try:
-        import torchvision.ops.boxes  # noqa: F401  (a GPU machine: use the real one)
-        stand_in = {}
-    except Exception:  # noqa: BLE001 - missing, or the CUDA wheel failing with CPU torch
-        stand_in = _torchvision_stand_in()
-    saved = {name: sys.modules.get(name) for name in stand_in}
-    sys.modules.update(stand_in)
-    try:
-        from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator
-        from sam2.sam2_image_predictor import SAM2ImagePredictor
+    """sam2's predictor / generator, with a torchvision stand-in when torchvision is absent (no CPU wheel exists)."""
+    from gear_seg_ros.bench.torchvision_standin import official_sam2 as importable
 
-        yield SAM2ImagePredictor, SAM2AutomaticMaskGenerator
-    finally:
-        for name, module in saved.items():
-            if module is None:
-                sys.modules.pop(name, None)
-            else:
-                sys.modules[name] = module
+    with importable() as (predictor, generator, _stand_in):
+        yield predictor, generator
 
 
 @pytest.fixture(scope="module")
@@ -252,3 +166,16 @@ def test_official_sam2_segmenter_on_cpu(exported, official_sam2, photo, tmp_path
             from gear_seg_ros.types import mask_box
 
             assert p.box == mask_box(p.mask)
+
+
+def test_generators_benchmark_command_reports_both_side_by_side():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "gear_seg_ros.cli.main", "bench", "generators", "--points-per-side",
+                           "4", "--json"], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(proc.stdout)
+    assert report["ours"]["masks"] == report["official"]["masks"] > 0
+    assert report["official_masks_matched_iou_min"] > 0.99
+    assert report["ours"]["median_s"] > 0 and report["official"]["median_s"] > 0

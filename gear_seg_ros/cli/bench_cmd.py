@@ -17,6 +17,17 @@ def register(sub) -> None:
     nms.add_argument("--repeats", type=int, default=5)
     nms.add_argument("--json", action="store_true")
     nms.set_defaults(func=run_nms)
+    gen = bsub.add_parser("generators", help="our ONNX SAM 2 mask generator vs the official sam2 one, same weights")
+    gen.add_argument("--checkpoint", help="SAM 2 checkpoint (default: random weights, seeded)")
+    gen.add_argument("--model-cfg", default="configs/sam2.1/sam2.1_hiera_t.yaml")
+    gen.add_argument("--image", default="astronaut", help="packaged photo name")
+    gen.add_argument("--points-per-side", type=int, default=8)
+    gen.add_argument("--points-per-batch", type=int, default=64)
+    gen.add_argument("--providers", default="CPUExecutionProvider",
+                     help="ONNX Runtime providers, comma-separated (e.g. TensorrtExecutionProvider,CUDAExecutionProvider)")
+    gen.add_argument("--repeats", type=int, default=1)
+    gen.add_argument("--json", action="store_true")
+    gen.set_defaults(func=run_generators)
     pipe = bsub.add_parser("pipeline", help="per-stage latency and peak memory over several frames")
     add_config_arg(pipe)
     pipe.add_argument("--images", nargs="+", default=["arc2017", "voc", "coffee"],
@@ -73,5 +84,28 @@ def run_pipeline(args) -> int:
     print(f"{'stage':<28}{'median s':>10}{'p90 s':>10}")
     for name, s in report["stages"].items():
         print(f"{name:<28}{s['median_s']:>10.3f}{s['p90_s']:>10.3f}")
+    print(f"machine: {report['machine']}")
+    return 0
+
+
+def run_generators(args) -> int:
+    from gear_seg_ros.bench import generators_bench
+
+    with stdout_to_stderr(args.json):
+        report = generators_bench.run(packaged_image(args.image), args.model_cfg, args.checkpoint,
+                                      args.points_per_side, args.points_per_batch,
+                                      tuple(p for p in args.providers.split(",") if p), args.repeats)
+        report["machine"] = machine()
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"SAM 2 {report['model_cfg']} ({report['weights']}), {report['points_per_side']}^2 points, "
+          f"image {report['image_hw']}, device {report['device']}")
+    print(f"  ours (ONNX Runtime {','.join(report['providers'])}): {report['ours']['median_s']:.2f} s, "
+          f"{report['ours']['masks']} masks, stages {report['ours']['stages_s']}")
+    print(f"  official sam2 generator (torchvision: {report['official']['torchvision']}): "
+          f"{report['official']['median_s']:.2f} s, {report['official']['masks']} masks")
+    print(f"  official masks matched by ours: min IoU {report['official_masks_matched_iou_min']}, "
+          f"mean {report['official_masks_matched_iou_mean']}")
     print(f"machine: {report['machine']}")
     return 0

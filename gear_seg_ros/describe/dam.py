@@ -22,7 +22,7 @@ class DamDescriber(Describer):
 
     def __init__(self, cfg: DamDescriberConfig, base_dir: str = "") -> None:
         self.cfg = cfg
-        path = resolve_model_path(cfg.model_path, base_dir, what="DAM-3B weights folder", fetch_name="dam-3b")
+        path = resolve_model_path(cfg.model_path, base_dir, what="DAM-3B weights folder", fetch_name="DAM-3B")
         try:
             from dam import DescribeAnythingModel, disable_torch_init  # NVlabs/describe-anything
         except ImportError:

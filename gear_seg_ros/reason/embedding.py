@@ -25,7 +25,7 @@ class EmbeddingReasoner(Reasoner):
         self.cfg = cfg.embedding
         self.max_targets = cfg.max_targets
         path = resolve_model_path(self.cfg.model_path, base_dir, what="sentence-embedding model",
-                                  fetch_name="all-minilm-l6-v2")
+                                  fetch_name="all-MiniLM-L6-v2")
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach a model hub at run time
         try:
             from sentence_transformers import SentenceTransformer

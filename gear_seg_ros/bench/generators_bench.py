@@ -1,0 +1,81 @@
+"""Our ONNX automatic mask generator against the official sam2 generator: same weights, same photo, one run.
+
+Without a checkpoint the tiny SAM 2.1 is built with random weights under a fixed seed, and the last layer of the
+mask hypernetworks is scaled so that the stability filter has work to do (random masks are all unstable otherwise);
+thresholds are lowered for random weights and box NMS disabled (every random mask spans the image).
+"""
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+RANDOM_WEIGHT_KW = dict(pred_iou_thresh=0.5, stability_score_thresh=0.55, stability_score_offset=0.7,
+                        box_nms_thresh=1.0)
+CHECKPOINT_KW = dict(pred_iou_thresh=0.8, stability_score_thresh=0.95, stability_score_offset=0.7, box_nms_thresh=0.7)
+
+
+def _best_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """For each mask of a (K x H x W), the best IoU with any mask of b."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros(len(a))
+    fa, fb = a.reshape(len(a), -1).astype(np.float32), b.reshape(len(b), -1).astype(np.float32)
+    inter = fa @ fb.T
+    union = fa.sum(1)[:, None] + fb.sum(1)[None, :] - inter
+    return (inter / np.maximum(union, 1)).max(axis=1)
+
+
+def run(image: np.ndarray, model_cfg: str, checkpoint: Optional[str], points_per_side: int = 8,
+        points_per_batch: int = 64, providers: tuple[str, ...] = ("CPUExecutionProvider",), repeats: int = 1) -> dict:
+    import torch
+
+    from gear_seg_ros.bench.torchvision_standin import official_sam2
+    from gear_seg_ros.config import OnnxSam2SegmenterConfig
+    from gear_seg_ros.export.sam2_onnx import build_model, export_sam2
+    from gear_seg_ros.segment.onnx_sam2 import OnnxSam2Segmenter
+
+    torch.manual_seed(0)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = build_model(model_cfg, checkpoint, device=device)
+    if checkpoint is None:
+        with torch.no_grad():
+            for mlp in model.sam_mask_decoder.output_hypernetworks_mlps:
+                mlp.layers[-1].weight.mul_(20.0)
+    kw = CHECKPOINT_KW if checkpoint else RANDOM_WEIGHT_KW
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        export_sam2(model_cfg, checkpoint, Path(tmp), model=model.cpu())
+        export_s = time.perf_counter() - t0
+        model.to(device)
+        ours = OnnxSam2Segmenter(OnnxSam2SegmenterConfig(model_dir=tmp, providers=list(providers),
+                                                         points_per_side=points_per_side,
+                                                         points_per_batch=points_per_batch, **kw))
+        ours_times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            result = ours.generate(image)
+            ours_times.append(time.perf_counter() - t0)
+    with official_sam2() as (_predictor, generator_cls, stand_in):
+        generator = generator_cls(model, points_per_side=points_per_side, points_per_batch=points_per_batch, **kw)
+        official_times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            with torch.inference_mode():
+                official = generator.generate(image)
+            official_times.append(time.perf_counter() - t0)
+    official_masks = np.stack([m["segmentation"] for m in official]) if official else np.zeros((0,) + image.shape[:2])
+    match = _best_iou(official_masks, result.masks)
+    return {
+        "model_cfg": model_cfg, "weights": checkpoint or "random (seed 0)", "device": device,
+        "providers": list(providers), "image_hw": list(image.shape[:2]), "points_per_side": points_per_side,
+        "points_per_batch": points_per_batch, "export_s": export_s,
+        "ours": {"median_s": float(np.median(ours_times)), "masks": int(len(result.masks)),
+                 "stages_s": {k: round(v, 3) for k, v in result.timings.items()}},
+        "official": {"median_s": float(np.median(official_times)), "masks": len(official),
+                     "torchvision": "pure-torch stand-in (no CPU wheel)" if stand_in else "real"},
+        "official_masks_matched_iou_min": float(match.min()) if match.size else None,
+        "official_masks_matched_iou_mean": float(match.mean()) if match.size else None,
+    }
