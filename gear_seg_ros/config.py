@@ -28,29 +28,29 @@ class ClassicalSegmenterConfig(_Section):
     max_proposals: int = Field(120, ge=1)
 
 
-class Sam2SegmenterConfig(_Section):
-    checkpoint: str = "models/weights/sam2.1_hiera_large.pt"
-    model_cfg: str = "configs/sam2.1/sam2.1_hiera_l.yaml"
-    device: str = "cuda"
+class _AutomaticMaskConfig(_Section):
+    """The automatic mask generator's grid and filters; defaults as the reference implementation."""
+
     points_per_side: int = Field(32, ge=1)
     points_per_batch: int = Field(64, ge=1)
     pred_iou_thresh: float = 0.8
     stability_score_thresh: float = 0.95
     stability_score_offset: float = 0.7
     box_nms_thresh: float = 0.7
+
+
+class Sam2SegmenterConfig(_AutomaticMaskConfig):
+    checkpoint: str = "models/weights/sam2.1_hiera_large.pt"
+    model_cfg: str = "configs/sam2.1/sam2.1_hiera_l.yaml"
+    device: str = "cuda"
     min_mask_region_area: int = 100
     crop_n_layers: int = 0
 
 
-class OnnxSam2SegmenterConfig(_Section):
+class OnnxSam2SegmenterConfig(_AutomaticMaskConfig):
     model_dir: str = "models/weights/sam2_onnx"
     providers: list[str] = Field(default_factory=lambda: ["CPUExecutionProvider"])
-    points_per_side: int = Field(32, ge=1)
     points_per_batch: int = Field(256, ge=1)
-    pred_iou_thresh: float = 0.8
-    stability_score_thresh: float = 0.95
-    stability_score_offset: float = 0.7
-    box_nms_thresh: float = 0.7
 
 
 class SegmenterConfig(_Section):
