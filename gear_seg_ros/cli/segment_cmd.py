@@ -50,8 +50,7 @@ def run_segment(args) -> int:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         overlay_path, json_path = out / f"{stem}_overlay.png", out / f"{stem}_result.json"
-        labels = [f"{result.descriptions[i][:40]}" for i in result.ids]
-        save_image(overlay_path, draw_overlay(image, result.masks, result.ids, labels))
+        save_image(overlay_path, draw_overlay(image, result.masks, result.ids))  # ids; descriptions are printed
         doc = result.to_dict(with_masks=True)
         doc.update(image=args.image, overlay=str(overlay_path), result_json=str(json_path))
         json_path.write_text(json.dumps(doc, indent=2))
