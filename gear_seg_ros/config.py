@@ -81,9 +81,7 @@ class DamDescriberConfig(_Section):
     top_p: float = 0.5
     num_beams: int = 1
     max_new_tokens: int = Field(512, ge=1)
-    crop_min_side: int = Field(48, ge=1)
-    crop_scale: float = Field(3.0, ge=1.0)
-    batch_size: int = Field(8, ge=1)
+    batch_size: int = Field(8, ge=1, description="masks per batched generation; 1 = one call per mask")
 
 
 class OpenAIVlmDescriberConfig(_Section):

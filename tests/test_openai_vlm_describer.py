@@ -76,3 +76,15 @@ def test_unreachable_endpoint_is_a_clear_error(arc2017):
     cfg = OpenAIVlmDescriberConfig(base_url="http://127.0.0.1:9/v1", timeout_s=2)
     with pytest.raises(VlmEndpointError, match="cannot reach the VLM endpoint"):
         OpenAIVlmDescriber(cfg).describe(arc2017["rgb"], [MaskProposal(m)])
+
+
+def test_describer_benchmark_runs_batched_and_one_by_one(endpoint, arc2017):
+    from gear_seg_ros.bench import describers_bench
+    from gear_seg_ros.config import AgentConfig
+
+    cfg = AgentConfig.from_dict({"describer": {"backend": "openai_vlm", "openai_vlm": {
+        "base_url": f"http://127.0.0.1:{endpoint.server_port}/v1", "concurrency": 8}}, "nms": {"max_masks": 6}})
+    report = describers_bench.run(cfg, arc2017["rgb"])
+    assert report["batch_key"] == "concurrency" and report["masks"] == 6
+    assert report["runs"]["batched"]["batch"] == 8 and report["runs"]["one_by_one"]["batch"] == 1
+    assert len(VisionEndpoint.seen) == 2 * 6 + 6  # perceive (describes once) + the two timed runs

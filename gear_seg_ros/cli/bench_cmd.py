@@ -28,6 +28,12 @@ def register(sub) -> None:
     gen.add_argument("--repeats", type=int, default=1)
     gen.add_argument("--json", action="store_true")
     gen.set_defaults(func=run_generators)
+    desc = bsub.add_parser("describers", help="batched vs one-by-one description of one frame's masks")
+    add_config_arg(desc)
+    desc.add_argument("--image", default="arc2017", help="packaged photo name")
+    desc.add_argument("--repeats", type=int, default=1)
+    desc.add_argument("--json", action="store_true")
+    desc.set_defaults(func=run_describers)
     pipe = bsub.add_parser("pipeline", help="per-stage latency and peak memory over several frames")
     add_config_arg(pipe)
     pipe.add_argument("--images", nargs="+", default=["arc2017", "voc", "coffee"],
@@ -107,5 +113,23 @@ def run_generators(args) -> int:
           f"{report['official']['median_s']:.2f} s, {report['official']['masks']} masks")
     print(f"  official masks matched by ours: min IoU {report['official_masks_matched_iou_min']}, "
           f"mean {report['official_masks_matched_iou_mean']}")
+    print(f"machine: {report['machine']}")
+    return 0
+
+
+def run_describers(args) -> int:
+    from gear_seg_ros.bench import describers_bench
+
+    with stdout_to_stderr(args.json):
+        report = describers_bench.run(load_config(args.config), packaged_image(args.image), args.repeats)
+        report["machine"] = machine()
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"describer {report['describer']}: {report['masks']} masks"
+          + ("" if report["batch_key"] else " (this backend does not batch)"))
+    for name, run in report["runs"].items():
+        size = f" ({report['batch_key']}={run['batch']})" if report["batch_key"] else ""
+        print(f"  {name}{size}: {run['median_s']:.3f} s, {run['per_mask_ms']:.1f} ms per mask")
     print(f"machine: {report['machine']}")
     return 0

@@ -1,9 +1,12 @@
 """NVIDIA's Describe Anything Model (DAM-3B), full + focal-crop prompting, one description per mask.
 
+Masks are described `batch_size` at a time in one batched generation: every mask shares the same prompt, so the
+prompt ids are repeated per mask and each mask contributes its own (full image + focal crop, with mask channel)
+tensor; sequences finish at the end-of-sequence token. `batch_size: 1` is DAM's own one-call-per-mask path.
+
 GPU only, and not installable on the CPU development machines (its package pins a CUDA torch stack and its weights
-come from a model hub), so this backend has NOT been run here; the input preparation it relies on
-(`focal_crop.region_input`) is tested. DAM weights are under NVIDIA's non-commercial license: for commercial robots
-use a license-clean describer.
+come from a model hub), so this backend has NOT been run here. DAM weights are under NVIDIA's non-commercial
+license: for commercial robots use the `openai_vlm` describer with a license-clean VLM.
 """
 from __future__ import annotations
 
@@ -11,7 +14,6 @@ import numpy as np
 
 from gear_seg_ros.config import DamDescriberConfig
 from gear_seg_ros.describe.base import Describer
-from gear_seg_ros.describe.focal_crop import region_input
 from gear_seg_ros.errors import BackendUnavailableError
 from gear_seg_ros.models import resolve_model_path
 from gear_seg_ros.types import MaskProposal
@@ -36,12 +38,36 @@ class DamDescriber(Describer):
         from PIL import Image
 
         pil_image = Image.fromarray(image)
-        out = []
-        for proposal in masks:
-            region = region_input(image, proposal, self.cfg.crop_min_side, self.cfg.crop_scale)
-            text = self.model.get_description(
-                pil_image, Image.fromarray(region.mask.astype(np.uint8) * 255), self.cfg.prompt,
-                streaming=False, temperature=self.cfg.temperature, top_p=self.cfg.top_p,
-                num_beams=self.cfg.num_beams, max_new_tokens=self.cfg.max_new_tokens)
-            out.append(" ".join(str(text).split()))
-        return out
+        pil_masks = [Image.fromarray(m.mask.astype(np.uint8) * 255) for m in masks]
+        out: list[str] = []
+        for start in range(0, len(masks), self.cfg.batch_size):
+            batch = pil_masks[start:start + self.cfg.batch_size]
+            out += self._describe_batch(pil_image, batch) if len(batch) > 1 else [self._describe_one(pil_image,
+                                                                                                      batch[0])]
+        return [" ".join(text.split()) for text in out]
+
+    def _describe_one(self, pil_image, pil_mask) -> str:
+        return str(self.model.get_description(
+            pil_image, pil_mask, self.cfg.prompt, streaming=False, temperature=self.cfg.temperature,
+            top_p=self.cfg.top_p, num_beams=self.cfg.num_beams, max_new_tokens=self.cfg.max_new_tokens))
+
+    def _describe_batch(self, pil_image, pil_masks: list) -> list[str]:
+        import torch
+        from dam.model.constants import IMAGE_TOKEN_INDEX
+        from dam.model.conversation import SeparatorStyle
+        from dam.model.mm_utils import tokenizer_image_token
+
+        dam = self.model
+        prompt, conv = dam.get_prompt(self.cfg.prompt)
+        crop_mode, crop_mode2 = dam.prompt_mode.split("+")
+        images = [dam.get_image_tensor(pil_image, m, crop_mode=crop_mode, crop_mode2=crop_mode2) for m in pil_masks]
+        ids = tokenizer_image_token(prompt, dam.tokenizer, IMAGE_TOKEN_INDEX, return_tensors="pt")
+        ids = ids.unsqueeze(0).repeat(len(pil_masks), 1).to(dam.model.device)
+        stop = conv.sep if conv.sep_style != SeparatorStyle.TWO else conv.sep2
+        with torch.inference_mode():
+            output_ids = dam.model.generate(
+                input_ids=ids, images=images, use_cache=True, do_sample=self.cfg.temperature > 0,
+                temperature=self.cfg.temperature, top_p=self.cfg.top_p, num_beams=self.cfg.num_beams,
+                max_new_tokens=self.cfg.max_new_tokens)
+        texts = dam.tokenizer.batch_decode(output_ids, skip_special_tokens=True)
+        return [text.split(stop)[0].strip() for text in texts]
