@@ -74,8 +74,6 @@ class AttributesDescriberConfig(_Section):
 
 class DamDescriberConfig(_Section):
     model_path: str = "models/weights/DAM-3B"
-    device: str = "cuda"
-    dtype: Literal["float16", "bfloat16", "float32"] = "float16"
     prompt: str = "<image>\nDescribe the masked region in detail."
     temperature: float = 0.2
     top_p: float = 0.5
