@@ -204,8 +204,10 @@ class AgentConfig(_Section):
             raise ConfigError(f"config file not found: {path} (pass an existing YAML file, e.g. config/cpu.yaml)")
         try:
             data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from None
         if not isinstance(data, dict):
             raise ConfigError(f"config file {path} must hold a mapping at the top level")
         # A ROS parameter file (`node: {ros__parameters: {...}}`) is accepted too.
@@ -213,7 +215,10 @@ class AgentConfig(_Section):
             only = next(iter(data.values()))
             if isinstance(only, dict) and "ros__parameters" in only:
                 data = only["ros__parameters"]
-        data = unflatten(data)
+        try:
+            data = unflatten(data)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"config file {path}: {exc}") from None
         data.setdefault("base_dir", str(path.resolve().parent))
         return cls.from_dict(data, source=f"config file {path}")
 
@@ -250,14 +255,20 @@ def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def unflatten(flat: dict[str, Any]) -> dict[str, Any]:
+    """Nested dict from dotted keys; raises ValueError when a key is not a string or a key is both a value and a
+    section (`segmenter: classical` next to `segmenter.backend: x`)."""
     out: dict[str, Any] = {}
     for key, value in flat.items():
+        if not isinstance(key, str):
+            raise ValueError(f"key {key!r} is not a name; keys are section or parameter names")
         if isinstance(value, dict):
             value = unflatten(value)
         node = out
         parts = key.split(".")
         for part in parts[:-1]:
             node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"{key!r}: {part!r} is given both a value and sub-keys")
         if isinstance(value, dict) and isinstance(node.get(parts[-1]), dict):
             node[parts[-1]].update(value)
         else:

@@ -55,3 +55,26 @@ def test_nms_benchmark_prints_its_figure():
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["masks"] == 120 and 0 < report["kept"] < 120 and report["median_ms"] > 0
+
+
+def test_bad_config_files_are_reported_not_crashed(tmp_path):
+    cases = {"intkey.yaml": ("1: 2\n", "not a name"),
+             "clash.yaml": ("segmenter: classical\nsegmenter.backend: x\n", "both a value and sub-keys"),
+             "binary.yaml": (b"\xff\xfe\x00bad", "not valid YAML")}
+    for name, (content, message) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+        proc = gear_seg("describe", "pkg:coffee", "--config", str(path))
+        assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr, (name, proc.stderr)
+
+
+def test_unusable_out_folder_and_missing_reasoner_model_fail_before_the_work(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    proc = gear_seg("segment", "pkg:coffee", "the cup", "--out", str(blocker / "sub"))
+    assert proc.returncode == 2 and "Not a directory" in proc.stderr and "Traceback" not in proc.stderr
+    config = tmp_path / "missing.yaml"
+    config.write_text(f"reasoner:\n  backend: llama_cpp\n  llama_cpp:\n    model_path: {tmp_path / 'qwen.gguf'}\n")
+    proc = gear_seg("segment", "pkg:coffee", "the cup", "--config", str(config), "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and "models/fetch.py" in proc.stderr
+    assert not (tmp_path / "o" / "coffee_result.json").exists()

@@ -1,18 +1,12 @@
-"""`gear-seg eval` argument handling and an end-to-end run on stored outputs (reasoner injected, no models)."""
+"""`gear-seg eval` argument handling and an end-to-end run on stored outputs with the real MiniLM reasoner."""
 import json
 
 import numpy as np
 import pytest
 
-import gear_seg_ros.agent as agent_module
 from gear_seg_ros.cli.main import main
 from gear_seg_ros.evaluation.reference_outputs import write_outputs
-from gear_seg_ros.types import MaskProposal, Perception, Selection
-
-
-class FirstMaskReasoner:
-    def select(self, perception, instruction, mode):
-        return Selection(ids=[0], explanation="first")
+from gear_seg_ros.types import MaskProposal, Perception
 
 
 @pytest.fixture
@@ -31,9 +25,7 @@ def lisa_data(tmp_path):
     return data
 
 
-def test_json_summary_is_the_only_stdout(lisa_data, tmp_path, monkeypatch, capsys):
-    real = agent_module.GearSegAgent
-    monkeypatch.setattr(agent_module, "GearSegAgent", lambda config: real(config, reasoner=FirstMaskReasoner()))
+def test_json_summary_is_the_only_stdout(lisa_data, tmp_path, capsys):
     code = main(["eval", str(lisa_data), "--from-outputs", str(tmp_path / "stored"), "--out", str(tmp_path / "o"),
                  "--json"])
     assert code == 0
@@ -43,9 +35,7 @@ def test_json_summary_is_the_only_stdout(lisa_data, tmp_path, monkeypatch, capsy
     assert (tmp_path / "o" / "results.jsonl").is_file()
 
 
-def test_printed_table(lisa_data, tmp_path, monkeypatch, capsys):
-    real = agent_module.GearSegAgent
-    monkeypatch.setattr(agent_module, "GearSegAgent", lambda config: real(config, reasoner=FirstMaskReasoner()))
+def test_printed_table(lisa_data, tmp_path, capsys):
     assert main(["eval", str(lisa_data), "--from-outputs", str(tmp_path / "stored"), "--out",
                  str(tmp_path / "o")]) == 0
     out = capsys.readouterr().out

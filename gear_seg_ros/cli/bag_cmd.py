@@ -57,7 +57,7 @@ def run_make(args) -> int:
             raise ConfigError(f"--repeat must be >= 1, got {repeat}")
         out = make_bag(images * repeat, args.out, topic=args.topic, rate_hz=args.rate, frame_id=args.frame_id,
                        depth=depth * repeat if depth else None, camera_info=info)
-    except (GearSegError, OSError) as exc:
+    except (GearSegError, OSError, ValueError, KeyError) as exc:
         return _fail(exc)
     print(f"wrote {len(images) * repeat} frames to {out}")
     return 0
@@ -75,7 +75,7 @@ def run_play(args) -> int:
             remap[old] = new
         counts = play_bag(args.bag, rate=args.rate, topic_remap=remap, loop=args.loop,
                           wait_for_subscribers_s=args.wait_for_subscribers)
-    except (GearSegError, OSError) as exc:
+    except (GearSegError, OSError, ValueError, KeyError) as exc:
         return _fail(exc)
     except KeyboardInterrupt:
         return 130
@@ -117,6 +117,8 @@ def _read_camera_info(path: str) -> dict:
     if not isinstance(doc, dict):
         raise ConfigError(f"{path}: expected a mapping with K, width and height")
     if "camera_matrix" in doc:  # camera_calibration / camera_info_manager format
+        if not isinstance(doc["camera_matrix"], dict) or "data" not in doc["camera_matrix"]:
+            raise ConfigError(f"{path}: camera_matrix needs a 'data' list of 9 numbers (camera_calibration format)")
         doc = {"K": doc["camera_matrix"]["data"], "width": doc.get("image_width"), "height": doc.get("image_height"),
                "D": doc.get("distortion_coefficients", {}).get("data", [0.0] * 5),
                "distortion_model": doc.get("distortion_model", "plumb_bob"),

@@ -12,9 +12,9 @@ def register(sub) -> None:
     p = sub.add_parser("bench", help="benchmarks: mask NMS, or the whole pipeline per stage")
     bsub = p.add_subparsers(dest="bench", metavar="WHAT", required=True)
     nms = bsub.add_parser("nms", help="mask NMS on N synthetic masks at SIDE x SIDE")
-    nms.add_argument("--masks", type=int, default=300)
-    nms.add_argument("--side", type=int, default=1024)
-    nms.add_argument("--repeats", type=int, default=5)
+    nms.add_argument("--masks", type=_positive_int, default=300)
+    nms.add_argument("--side", type=_positive_int, default=1024)
+    nms.add_argument("--repeats", type=_positive_int, default=5)
     nms.add_argument("--json", action="store_true")
     nms.set_defaults(func=run_nms)
     gen = bsub.add_parser("generators", help="our ONNX SAM 2 mask generator vs the official sam2 one, same weights")
@@ -45,6 +45,18 @@ def register(sub) -> None:
     pipe.set_defaults(func=run_pipeline)
 
 
+def _positive_int(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
 def machine() -> str:
     import os
 
@@ -56,7 +68,18 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    memory = ""
+    try:
+        pages, page_size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+        memory = f", {pages * page_size / 2**30:.0f} GiB"
+    except (ValueError, OSError):
+        pass
+    try:
+        system = platform.freedesktop_os_release().get("PRETTY_NAME", "")
+    except (OSError, AttributeError):
+        system = ""
+    return (f"{cpu}, {os.cpu_count()} cores{memory}, {system or platform.system()} (kernel {platform.release()}), "
+            f"Python {platform.python_version()}")
 
 
 def run_nms(args) -> int:
@@ -81,6 +104,7 @@ def run_pipeline(args) -> int:
         report = pipeline_bench.run(load_config(args.config), images, args.instruction, args.mode)
         report["machine"] = machine()
         if args.out:
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             Path(args.out).write_text(json.dumps(report, indent=2))
     if args.json:
         print(json.dumps(report))

@@ -60,11 +60,15 @@ def run(args) -> int:
 
     with stdout_to_stderr(args.json):
         agent = GearSegAgent(load_config(args.config))
+        if args.from_outputs:
+            _ = agent.reasoner  # stored perception: only the reasoner is needed
+        else:
+            agent.load()  # a missing model is one clear error, not a failure on every sample
         log = None if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
         try:
             summary = evaluate(samples, agent, mode=args.mode, out_dir=args.out, from_outputs=args.from_outputs,
                                overlays=args.overlays, limit=args.limit, log=log)
-        except (DatasetError, FileNotFoundError, ValueError) as exc:
+        except (DatasetError, OSError, ValueError) as exc:
             return _fail(str(exc))
     summary.update(data=str(args.data), out=str(args.out))
     if summary["overall"]["count"] == 0:

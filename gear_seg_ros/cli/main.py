@@ -35,8 +35,16 @@ def main(argv: list[str] | None = None) -> int:
     except GearSegError as exc:
         print(f"gear-seg: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a file or folder the user named: missing, unwritable, not a directory...
+        print(f"gear-seg: error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: say so without a wall of traceback (-v shows it)
+        logging.getLogger("gear_seg").debug("unexpected error", exc_info=True)
+        print(f"gear-seg: unexpected error ({type(exc).__name__}: {exc}); this is a bug, please report it with the "
+              f"output of the same command run with -v", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -46,9 +46,10 @@ def run_segment(args) -> int:
         image, stem = read_image(args.image)
         agent = GearSegAgent(load_config(args.config))
         agent.check_instruction(args.instruction, args.mode)
-        result = agent.segment(image, args.instruction, args.mode)
         out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
+        out.mkdir(parents=True, exist_ok=True)  # fail on an unusable --out before the expensive stages
+        agent.load()  # a missing model file is an error now, not a failed answer after segmentation
+        result = agent.segment(image, args.instruction, args.mode)
         overlay_path, json_path = out / f"{stem}_overlay.png", out / f"{stem}_result.json"
         save_image(overlay_path, draw_overlay(image, result.masks, result.ids))  # ids; descriptions are printed
         doc = result.to_dict(with_masks=True)
@@ -79,6 +80,7 @@ def run_describe(args) -> int:
     with stdout_to_stderr(args.json):
         image, _ = read_image(args.image)
         agent = GearSegAgent(load_config(args.config))
+        _ = agent.segmenter, agent.describer  # describe needs no reasoner
         perception = agent.perceive(image)
     if args.json:
         print(json.dumps({

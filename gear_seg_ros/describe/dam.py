@@ -10,6 +10,8 @@ license: for commercial robots use the `openai_vlm` describer with a license-cle
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from gear_seg_ros.config import DamDescriberConfig
@@ -25,6 +27,8 @@ class DamDescriber(Describer):
     def __init__(self, cfg: DamDescriberConfig, base_dir: str = "") -> None:
         self.cfg = cfg
         path = resolve_model_path(cfg.model_path, base_dir, what="DAM-3B weights folder", fetch_name="DAM-3B")
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # its loader must read the local folder, never a model hub
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         try:
             from dam import DescribeAnythingModel, disable_torch_init  # NVlabs/describe-anything
         except ImportError:

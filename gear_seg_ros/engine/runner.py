@@ -94,7 +94,13 @@ def manifest(out: Path) -> dict:
     path = Path(out) / MANIFEST
     if not path.is_file():
         raise GearSegError(f"{out} is not an engine output folder ({MANIFEST} is missing)")
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise GearSegError(f"{path} is damaged ({exc}); re-run the engine into a new --out folder") from None
+    if not isinstance(info, dict) or "images_dir" not in info:
+        raise GearSegError(f"{path} is not an engine manifest (no images_dir); pass --images DIR or re-run the engine")
+    return info
 
 
 def run_engine(images_dir: Path, out: Path, config: AgentConfig, opts: EngineOptions, *, workers: int = 1,

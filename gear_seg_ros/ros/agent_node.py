@@ -12,6 +12,9 @@ included), ~/grasp_targets (only successful answers with at least one target: wh
 """
 from __future__ import annotations
 
+import os
+import sys
+
 import time
 from typing import Any
 
@@ -157,6 +160,9 @@ class GearSegAgentNode(LifecycleNode):
         timeout = timeout_s if timeout_s > 0 else self._params.request_timeout_s
         if req.done.wait(timeout) and req.result is not None:
             return req.result
+        if req.done.is_set() and req.error:
+            return empty_result(None, req.instruction, req.mode, f"the request failed inside the node ({req.error}); "
+                                "the node keeps serving: see its log, and report it if it repeats")
         req.abandoned = True
         return empty_result(None, req.instruction, req.mode, self._timeout_message(req, timeout))
 
@@ -251,8 +257,35 @@ class GearSegAgentNode(LifecycleNode):
         self.get_logger().info(f"frames received {frames.received}{extra}")
 
 
+def ros_params_args(args: list[str]) -> list[str]:
+    """Lets `--params-file` name a plain agent config (config/cpu.yaml) too: rcl accepts only ROS parameter files,
+    so a plain one is rewritten once into a temporary `/**: ros__parameters:` file with the same dotted keys."""
+    import tempfile
+
+    import yaml
+
+    from gear_seg_ros.config import flatten
+
+    out = list(args)
+    for i, arg in enumerate(out[:-1]):
+        if arg != "--params-file":
+            continue
+        try:
+            doc = yaml.safe_load(open(out[i + 1], encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue  # rcl reports it
+        if isinstance(doc, dict) and not any(isinstance(v, dict) and "ros__parameters" in v for v in doc.values()):
+            params = {k: v for k, v in flatten(doc).items() if k != "base_dir"}
+            params.setdefault("base_dir", os.path.dirname(os.path.abspath(out[i + 1])))
+            tmp = tempfile.NamedTemporaryFile("w", prefix="gear_seg_params_", suffix=".yaml", delete=False)
+            with tmp:
+                yaml.safe_dump({"/**": {"ros__parameters": params}}, tmp)
+            out[i + 1] = tmp.name
+    return out
+
+
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
+    rclpy.init(args=ros_params_args(sys.argv if args is None else args))
     node = GearSegAgentNode()
     executor = MultiThreadedExecutor(num_threads=4)
     executor.add_node(node)

@@ -83,7 +83,11 @@ def compressed_to_rgb(msg: Any) -> np.ndarray:
     if "compresseddepth" in fmt:
         raise InvalidImageError(f"CompressedImage format {msg.format!r} is a depth stream; subscribe the colour "
                                 "stream's image/compressed (jpeg or png) instead")
-    bgr = cv2.imdecode(np.frombuffer(msg.data, np.uint8), cv2.IMREAD_COLOR)
+    data = np.frombuffer(msg.data, np.uint8)
+    try:
+        bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    except cv2.error:
+        bgr = None
     if bgr is None:
         raise InvalidImageError(f"could not decode CompressedImage (format {msg.format!r}, {len(msg.data)} bytes); "
                                 "publish jpeg or png, or set use_compressed:=false and subscribe the raw image")

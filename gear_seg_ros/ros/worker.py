@@ -6,12 +6,15 @@ agent is never used from two threads and no executor thread is blocked by model 
 from __future__ import annotations
 
 import collections
+import logging
 import queue
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+log = logging.getLogger("gear_seg.worker")
 
 
 @dataclass
@@ -83,6 +86,7 @@ class Request:
     stage: str = "queued"
     abandoned: bool = False  # the caller stopped waiting before the worker started it
     result: Any = None
+    error: str = ""  # set when handling raised: the worker survives, the caller gets this message
     done: threading.Event = field(default_factory=threading.Event)
 
     def progress(self, stage: str) -> None:
@@ -107,6 +111,13 @@ class Worker(threading.Thread):
         self._queue.put(request)
         return request
 
+    def _run_idle(self) -> bool:
+        try:
+            return bool(self._idle())
+        except Exception:  # continuous perception of one bad frame must not stop the worker
+            log.exception("continuous perception failed")
+            return False
+
     def stop(self, timeout: float = 5.0) -> None:
         self._stop_event.set()
         self.join(timeout)
@@ -116,13 +127,17 @@ class Worker(threading.Thread):
             try:
                 request = self._queue.get(timeout=self._poll)
             except queue.Empty:
-                if self._idle is None or not self._idle():
+                if self._idle is None or not self._run_idle():
                     self._stop_event.wait(self._poll)
                 continue
             if request.abandoned:
                 continue
             request.started = time.monotonic()
-            request.result = self._handle(request)
+            try:
+                request.result = self._handle(request)
+            except Exception as exc:  # the only worker thread must outlive any one request
+                log.exception("request %r failed", request.instruction)
+                request.error = f"{type(exc).__name__}: {exc}"
             request.done.set()
         while not self._queue.empty():  # release waiters
             self._queue.get_nowait().done.set()

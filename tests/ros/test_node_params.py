@@ -83,3 +83,30 @@ def test_configure_fails_cleanly_on_bad_parameters(make_node):
 
     node = make_node("-p", "auto_start:=false", "-p", "policy:=sometimes")
     assert node.trigger_configure() == T.FAILURE and node._agent is None
+
+
+def test_a_plain_agent_config_works_as_params_file(tmp_path):
+    """`gear_seg_agent --ros-args --params-file config/cpu.yaml`: rcl accepts only ROS parameter files, so the node
+    rewrites a plain config into one; rcl must parse the result and see the same keys."""
+    from ros_env import require_ros
+
+    require_ros()
+    import rclpy
+
+    from gear_seg_ros.ros.agent_node import ros_params_args
+
+    args = ros_params_args(["gear_seg_agent", "--ros-args", "--params-file", str(REPO / "config" / "cpu.yaml")])
+    rewritten = args[-1]
+    assert rewritten != str(REPO / "config" / "cpu.yaml")
+    context = rclpy.Context()
+    rclpy.init(args=args, context=context)  # raises if rcl cannot parse the file
+    try:
+        node = rclpy.create_node("gear_seg_agent", context=context, automatically_declare_parameters_from_overrides=True)
+        assert node.get_parameter("reasoner.backend").value == "embedding"
+        assert node.get_parameter("nms.max_masks").value == 64
+        assert node.get_parameter("base_dir").value == str(REPO / "config")
+        node.destroy_node()
+    finally:
+        context.try_shutdown()
+    ros_file = ["x", "--ros-args", "--params-file", str(REPO / "config" / "agent.yaml")]
+    assert ros_params_args(ros_file) == ros_file  # a ROS parameter file is passed through
