@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from gear_seg_ros.evaluation.readers import DatasetError, detect_format, open_dataset
+from helpers import SHARED_DATA
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 LABELME_DIR = SHARED_DATA / "labelme_voc" / "examples" / "instance_segmentation" / "data_annotated"
 LABELME_COCO = SHARED_DATA / "labelme_voc" / "examples" / "instance_segmentation" / "data_dataset_coco"
 STRAWBERRY = SHARED_DATA / "strawberry_coco" / "valid" / "_annotations.coco.json"

@@ -1,7 +1,6 @@
 """`gear-seg bag make` (images -> rosbag2 MCAP) and `gear-seg bag play` (rosbag2 -> rclpy publishers)."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from gear_seg_ros.errors import ConfigError, GearSegError, InvalidImageError
@@ -57,8 +56,8 @@ def run_make(args) -> int:
             raise ConfigError(f"--repeat must be >= 1, got {repeat}")
         out = make_bag(images * repeat, args.out, topic=args.topic, rate_hz=args.rate, frame_id=args.frame_id,
                        depth=depth * repeat if depth else None, camera_info=info)
-    except (GearSegError, OSError, ValueError, KeyError) as exc:
-        return _fail(exc)
+    except (ValueError, KeyError) as exc:  # unreadable depth arrays, calibration files...
+        raise GearSegError(str(exc)) from None
     print(f"wrote {len(images) * repeat} frames to {out}")
     return 0
 
@@ -75,18 +74,13 @@ def run_play(args) -> int:
             remap[old] = new
         counts = play_bag(args.bag, rate=args.rate, topic_remap=remap, loop=args.loop,
                           wait_for_subscribers_s=args.wait_for_subscribers)
-    except (GearSegError, OSError, ValueError, KeyError) as exc:
-        return _fail(exc)
+    except (ValueError, KeyError) as exc:
+        raise GearSegError(str(exc)) from None
     except KeyboardInterrupt:
         return 130
     for topic, n in counts.items():
         print(f"{topic}: {n} messages")
     return 0
-
-
-def _fail(exc: Exception) -> int:
-    print(f"gear-seg bag: error: {exc}", file=sys.stderr)
-    return 2
 
 
 def _expand(items: list[str]) -> list[Path]:

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from gear_seg_ros.cli.common import add_config_arg, load_config, stdout_to_stderr
+from gear_seg_ros.errors import GearSegError
 from gear_seg_ros.evaluation.readers import FORMATS, DatasetError, open_dataset
 from gear_seg_ros.evaluation.runner import MODES
 
@@ -35,25 +36,20 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _fail(message: str) -> int:
-    print(f"gear-seg eval: error: {message}", file=sys.stderr)
-    return 2
-
-
 def run(args) -> int:
     if args.limit is not None and args.limit < 1:
-        return _fail("--limit must be at least 1")
+        raise GearSegError("--limit must be at least 1")
     if args.from_outputs and not Path(args.from_outputs).is_dir():
-        return _fail(f"--from-outputs {args.from_outputs}: no such folder")
+        raise GearSegError(f"--from-outputs {args.from_outputs}: no such folder")
     if args.images and not Path(args.images).is_dir():
-        return _fail(f"--images {args.images}: no such folder")
+        raise GearSegError(f"--images {args.images}: no such folder")
     if "{label}" not in args.query_template:
-        return _fail("--query-template must contain {label}")
+        raise GearSegError("--query-template must contain {label}")
     try:
         samples = open_dataset(args.data, args.format, Path(args.images) if args.images else None,
                                args.target_label, args.query_template, args.first_text_only)
     except DatasetError as exc:
-        return _fail(str(exc))
+        raise GearSegError(str(exc)) from None
     from gear_seg_ros.agent import GearSegAgent
     from gear_seg_ros.evaluation.report import format_summary
     from gear_seg_ros.evaluation.runner import evaluate
@@ -69,10 +65,10 @@ def run(args) -> int:
             summary = evaluate(samples, agent, mode=args.mode, out_dir=args.out, from_outputs=args.from_outputs,
                                overlays=args.overlays, limit=args.limit, log=log)
         except (DatasetError, OSError, ValueError) as exc:
-            return _fail(str(exc))
+            raise GearSegError(str(exc)) from None
     summary.update(data=str(args.data), out=str(args.out))
     if summary["overall"]["count"] == 0:
-        return _fail(f"{args.data}: no samples found (check --format / --target-label)")
+        raise GearSegError(f"{args.data}: no samples found (check --format / --target-label)")
     if args.json:
         print(json.dumps(summary))
     else:

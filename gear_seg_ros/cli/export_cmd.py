@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 
 from gear_seg_ros.errors import GearSegError
@@ -39,11 +38,6 @@ def register(sub) -> None:
     t.set_defaults(func=run_trt)
 
 
-def _fail(exc: Exception) -> int:
-    print(f"gear-seg export: error: {exc}", file=sys.stderr)
-    return 2
-
-
 def run_sam2(args) -> int:
     try:
         from gear_seg_ros.export.sam2_onnx import export_sam2
@@ -59,12 +53,10 @@ def run_sam2(args) -> int:
             torch.manual_seed(args.seed)
         t0 = time.perf_counter()
         meta = export_sam2(args.model_cfg, checkpoint, args.out, opset=args.opset)
-    except GearSegError as exc:
-        return _fail(exc)
     except RuntimeError as exc:  # e.g. a checkpoint that does not match --model-cfg
         if "state_dict" in str(exc) or "size mismatch" in str(exc):
-            return _fail(GearSegError(f"the checkpoint does not match --model-cfg {args.model_cfg}: "
-                                      f"{str(exc).splitlines()[0]}"))
+            raise GearSegError(f"the checkpoint does not match --model-cfg {args.model_cfg}: "
+                               f"{str(exc).splitlines()[0]}") from None
         raise
     print(json.dumps({"out": str(args.out), "seconds": round(time.perf_counter() - t0, 1),
                       "encoder_sha256": meta["encoder"]["sha256"], "decoder_sha256": meta["decoder"]["sha256"]},
@@ -73,13 +65,10 @@ def run_sam2(args) -> int:
 
 
 def run_trt(args) -> int:
-    try:
-        from gear_seg_ros.export.trt import build_engines
+    from gear_seg_ros.export.trt import build_engines
 
-        result = build_engines(args.onnx_dir, args.out, fp16=args.fp16, workspace_gb=args.workspace_gb,
-                               opt_prompts=min(args.opt_prompts, args.max_prompts), max_prompts=args.max_prompts,
-                               force=args.force)
-    except GearSegError as exc:
-        return _fail(exc)
+    result = build_engines(args.onnx_dir, args.out, fp16=args.fp16, workspace_gb=args.workspace_gb,
+                           opt_prompts=min(args.opt_prompts, args.max_prompts), max_prompts=args.max_prompts,
+                           force=args.force)
     print(json.dumps(result, indent=2))
     return 0

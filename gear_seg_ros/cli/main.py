@@ -32,11 +32,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args) or 0)
-    except GearSegError as exc:
-        print(f"gear-seg: error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:  # a file or folder the user named: missing, unwritable, not a directory...
-        print(f"gear-seg: error: {exc}", file=sys.stderr)
+    except (GearSegError, OSError) as exc:  # OSError: a file or folder the user named (missing, unwritable...)
+        print(f"gear-seg {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -9,7 +9,6 @@ from rosbags.rosbag2 import Reader
 from rosbags.typesys import Stores, get_typestore
 
 from gear_seg_ros.bag.make import make_bag
-from gear_seg_ros.cli import bag_cmd
 from gear_seg_ros.errors import GearSegError
 
 STORE = get_typestore(Stores.ROS2_JAZZY)
@@ -91,12 +90,9 @@ def test_bad_input_names_the_problem(tmp_path, kwargs, match):
 
 
 def run_cli(argv):
-    import argparse
+    from gear_seg_ros.cli.main import main
 
-    parser = argparse.ArgumentParser()
-    bag_cmd.register(parser.add_subparsers())
-    args = parser.parse_args(argv)
-    return args.func(args)
+    return main(argv)
 
 
 def test_cli_make_from_folder_and_errors(tmp_path, capsys):
