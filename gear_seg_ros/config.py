@@ -49,7 +49,12 @@ class Sam2SegmenterConfig(_AutomaticMaskConfig):
 
 class OnnxSam2SegmenterConfig(_AutomaticMaskConfig):
     model_dir: str = "models/weights/sam2_onnx"
+    runtime: Literal["onnxruntime", "tensorrt"] = Field(
+        "onnxruntime", description="onnxruntime (with `providers`) or tensorrt (engines of `gear-seg export trt`)")
     providers: list[str] = Field(default_factory=lambda: ["CPUExecutionProvider"])
+    engine_dir: str = Field("", description="TensorRT engine folder; empty = <model_dir>/engines")
+    postprocess: Literal["auto", "numpy", "torch"] = Field(
+        "auto", description="mask filtering in numpy or torch (GPU when available); auto = torch when on a GPU")
     points_per_batch: int = Field(256, ge=1)
 
 
@@ -80,6 +85,10 @@ class DamDescriberConfig(_Section):
     num_beams: int = 1
     max_new_tokens: int = Field(512, ge=1)
     batch_size: int = Field(8, ge=1, description="masks per batched generation; 1 = one call per mask")
+    vision_encoder: str = Field("", description="folder of `gear-seg export dam-vision`; empty = PyTorch encoder")
+    vision_runtime: Literal["onnxruntime", "tensorrt"] = "tensorrt"
+    vision_providers: list[str] = Field(default_factory=lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    vision_engine_dir: str = Field("", description="TensorRT engine folder; empty = <vision_encoder>/engines")
 
 
 class OpenAIVlmDescriberConfig(_Section):

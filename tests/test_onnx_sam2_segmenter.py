@@ -76,7 +76,11 @@ def test_cli_export_errors_exit_2(tmp_path, capsys):
     assert "python models/fetch.py" in capsys.readouterr().err
     rc = main(["export", "trt", "--onnx-dir", str(tmp_path / "none")])
     assert rc == 2
-    assert "gear-seg export sam2" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "gear-seg export sam2" in err and "gear-seg export dam-vision" in err
+    rc = main(["export", "dam-vision", "--model-path", str(tmp_path / "DAM-3B"), "--out", str(tmp_path / "o")])
+    assert rc == 2
+    assert "python models/fetch.py DAM-3B" in capsys.readouterr().err
 
 
 def test_trt_without_tensorrt_is_a_clear_error(tmp_path, monkeypatch):
@@ -90,3 +94,59 @@ def test_trt_without_tensorrt_is_a_clear_error(tmp_path, monkeypatch):
         trt.build_engines(tmp_path)
     name = trt.engine_name("mask_decoder.onnx", "ab" * 32, "NVIDIA H100 80GB HBM3", "10.9.0", True, (1, 256, 1024))
     assert name == "mask_decoder.nvidia-h100-80gb-hbm3.trt10.9.0.abababababababab.fp16.b1-256-1024.engine"
+
+
+def _fake_export(folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "metadata.json").write_text(json.dumps({
+        "image_size": 1024, "encoder": {"file": "e.onnx"}, "decoder": {"file": "d.onnx"}}))
+    return folder
+
+
+def test_tensorrt_runtime_without_engines_names_the_build_command(tmp_path):
+    from gear_seg_ros.segment.onnx_sam2 import OnnxSam2Segmenter
+
+    model_dir = _fake_export(tmp_path / "sam2_onnx")
+    with pytest.raises(ModelNotFoundError, match=r"gear-seg export trt --onnx-dir .*sam2_onnx"):
+        OnnxSam2Segmenter(OnnxSam2SegmenterConfig(model_dir=str(model_dir), runtime="tensorrt"))
+    engines = model_dir / "engines"
+    engines.mkdir()
+    (engines / "engines.json").write_text(json.dumps({"kind": "sam2", "encoder": "enc.engine"}))
+    with pytest.raises(ModelNotFoundError, match=r"no engine for \['decoder'\]"):
+        OnnxSam2Segmenter(OnnxSam2SegmenterConfig(model_dir=str(model_dir), runtime="tensorrt"))
+    (engines / "engines.json").write_text(json.dumps({"kind": "sam2", "encoder": "enc.engine",
+                                                      "decoder": "dec.engine"}))
+    with pytest.raises(ModelNotFoundError, match="TensorRT engine missing: .*enc.engine"):
+        OnnxSam2Segmenter(OnnxSam2SegmenterConfig(model_dir=str(model_dir), runtime="tensorrt"))
+
+
+def test_tensorrt_runtime_on_a_machine_without_tensorrt(tmp_path, monkeypatch):
+    """The engines exist (empty files here) but this CPU machine has no TensorRT: a clear error, no traceback."""
+    import sys
+
+    from gear_seg_ros.segment.onnx_sam2 import OnnxSam2Segmenter
+
+    model_dir = _fake_export(tmp_path / "sam2_onnx")
+    engines = model_dir / "engines"
+    engines.mkdir()
+    for name in ("enc.engine", "dec.engine"):
+        (engines / name).write_bytes(b"")
+    (engines / "engines.json").write_text(json.dumps({"kind": "sam2", "encoder": "enc.engine",
+                                                      "decoder": "dec.engine"}))
+    monkeypatch.setitem(sys.modules, "tensorrt", None)
+    with pytest.raises(BackendUnavailableError, match="tensorrt-cu12.*runtime: onnxruntime"):
+        OnnxSam2Segmenter(OnnxSam2SegmenterConfig(model_dir=str(model_dir), runtime="tensorrt"))
+
+
+def test_trt_build_for_an_unknown_export_kind_is_a_clear_error(tmp_path):
+    from gear_seg_ros.errors import GearSegError
+    from gear_seg_ros.export.trt import build_engines, engine_plan
+
+    (tmp_path / "metadata.json").write_text(json.dumps({"kind": "other"}))
+    with pytest.raises(GearSegError, match="unknown export kind 'other'"):
+        build_engines(tmp_path)
+    plan = engine_plan({"kind": "dam_vision", "channels": 8, "image_size": 384,
+                        "vision": {"inputs": ["images"]}}, (1, 8, 16), 4)
+    assert plan == {"vision": {"images": ((1, 8, 384, 384), (8, 8, 384, 384), (16, 8, 384, 384))}}
+    plan = engine_plan({"image_size": 1024}, (1, 256, 1024), 4)  # exports before `kind` existed are SAM 2
+    assert plan["encoder"] is None and plan["decoder"]["point_coords"] == ((1, 1, 2), (256, 1, 2), (1024, 4, 2))

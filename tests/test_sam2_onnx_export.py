@@ -145,6 +145,26 @@ def test_onnx_generator_matches_official_generator(exported, official_sam2, phot
     assert proposals[0].mask.shape == photo.shape[:2]
 
 
+def test_torch_postprocess_gives_the_numpy_masks(exported, photo):
+    """The GPU filtering path (torch; run on CPU tensors here, the same code runs on CUDA) against the numpy one."""
+    from gear_seg_ros.config import OnnxSam2SegmenterConfig
+    from gear_seg_ros.segment.onnx_sam2 import OnnxSam2Segmenter
+
+    _, out, _ = exported
+    kw = AMG_KW  # box NMS (the same numpy code on both paths) is off: every random-weight mask spans the image
+    seg_np = OnnxSam2Segmenter(OnnxSam2SegmenterConfig(model_dir=str(out), postprocess="numpy", **kw))
+    seg_torch = OnnxSam2Segmenter(OnnxSam2SegmenterConfig(model_dir=str(out), postprocess="torch", **kw))
+    assert not seg_np.torch_postprocess and seg_torch.torch_postprocess
+    a, b = seg_np.generate(photo), seg_torch.generate(photo)
+    assert len(a.masks) >= 10 and len(b.masks) == len(a.masks)
+    assert np.abs(a.iou_preds - b.iou_preds).max() < 1e-6
+    assert np.abs(a.stability - b.stability).max() < 1e-3
+    assert np.abs(a.boxes - b.boxes).max() <= 1
+    assert np.allclose(a.points, b.points)
+    for k in range(len(a.masks)):
+        assert (a.masks[k] != b.masks[k]).sum() <= 10, k
+
+
 def test_official_sam2_segmenter_on_cpu(exported, official_sam2, photo, tmp_path):
     """Sam2Segmenter end to end (a checkpoint saved from the random model; CPU; a 2 x 2 grid to keep it short)."""
     from gear_seg_ros.config import Sam2SegmenterConfig

@@ -1,4 +1,5 @@
-"""`gear-seg export sam2` (SAM 2 -> ONNX) and `gear-seg export trt` (ONNX -> TensorRT engines)."""
+"""`gear-seg export sam2` (SAM 2 -> ONNX), `export dam-vision` (DAM's vision encoder -> ONNX) and `export trt`
+(either ONNX export -> TensorRT engines)."""
 from __future__ import annotations
 
 import json
@@ -7,10 +8,17 @@ import time
 from gear_seg_ros.errors import GearSegError
 
 DEFAULT_OUT = "models/weights/sam2_onnx"
+DAM_DEFAULT_OUT = "models/weights/dam_vision_onnx"
+
+
+def _positive_int(text: str) -> int:
+    from gear_seg_ros.cli.bench_cmd import _positive_int as parse
+
+    return parse(text)
 
 
 def register(sub) -> None:
-    p = sub.add_parser("export", help="export SAM 2 to ONNX (for onnx_sam2) or build TensorRT engines")
+    p = sub.add_parser("export", help="export SAM 2 or DAM's vision encoder to ONNX, or build TensorRT engines")
     esub = p.add_subparsers(dest="export", metavar="WHAT", required=True)
 
     s = esub.add_parser("sam2", help="SAM 2 / 2.1 checkpoint -> image_encoder.onnx + mask_decoder.onnx + metadata.json")
@@ -25,14 +33,27 @@ def register(sub) -> None:
     s.add_argument("--seed", type=int, default=0, help="torch seed for --random-weights (default: %(default)s)")
     s.set_defaults(func=run_sam2)
 
-    t = esub.add_parser("trt", help="ONNX export -> TensorRT engines (needs an NVIDIA GPU and `tensorrt`)")
-    t.add_argument("--onnx-dir", default=DEFAULT_OUT, metavar="DIR", help="folder of `export sam2` (default: "
-                                                                          "%(default)s)")
+    d = esub.add_parser("dam-vision", help="DAM-3B's vision encoder (vision tower + context provider + projector) "
+                                           "-> dam_vision.onnx + metadata.json (needs DAM on a CUDA machine)")
+    d.add_argument("--model-path", default="models/weights/DAM-3B", metavar="DIR",
+                   help="DAM-3B weights folder (python models/fetch.py DAM-3B; default: %(default)s)")
+    d.add_argument("--out", default=DAM_DEFAULT_OUT, metavar="DIR", help="output folder (default: %(default)s)")
+    d.add_argument("--opset", type=int, default=17, help="ONNX opset (default: %(default)s)")
+    d.add_argument("--no-verify", dest="verify", action="store_false",
+                   help="skip the ONNX Runtime (CPU) vs PyTorch check of the exported file")
+    d.set_defaults(func=run_dam_vision)
+
+    t = esub.add_parser("trt", help="ONNX export (sam2 or dam-vision) -> TensorRT engines (needs an NVIDIA GPU "
+                                    "and `tensorrt`)")
+    t.add_argument("--onnx-dir", default=DEFAULT_OUT, metavar="DIR", help="folder of `export sam2` or `export "
+                                                                          "dam-vision` (default: %(default)s)")
     t.add_argument("--out", metavar="DIR", help="engine folder (default: ONNX_DIR/engines)")
     t.add_argument("--fp16", dest="fp16", action="store_true", default=True, help="FP16 engines (default)")
     t.add_argument("--no-fp16", dest="fp16", action="store_false", help="FP32 engines")
-    t.add_argument("--max-prompts", type=int, default=1024, help="largest prompt batch (default: %(default)s)")
-    t.add_argument("--opt-prompts", type=int, default=256, help="prompt batch tuned for (default: %(default)s)")
+    t.add_argument("--max-batch", "--max-prompts", dest="max_batch", type=_positive_int,
+                   help="largest batch: SAM 2 prompts (default 1024) or DAM masks (default 16)")
+    t.add_argument("--opt-batch", "--opt-prompts", dest="opt_batch", type=_positive_int,
+                   help="batch the engine is tuned for (default: SAM 2 256, DAM 8)")
     t.add_argument("--workspace-gb", type=float, default=4.0)
     t.add_argument("--force", action="store_true", help="rebuild even when a cached engine matches")
     t.set_defaults(func=run_trt)
@@ -64,11 +85,20 @@ def run_sam2(args) -> int:
     return 0
 
 
+def run_dam_vision(args) -> int:
+    from gear_seg_ros.export.dam_vision import export_dam_vision
+
+    meta = export_dam_vision(args.out, model_path=args.model_path, opset=args.opset, verify=args.verify)
+    print(json.dumps({"out": str(args.out), "seconds": meta["export_s"], "tokens": meta["tokens"],
+                      "hidden_size": meta["hidden_size"], "sha256": meta["vision"]["sha256"],
+                      "onnxruntime_cpu_max_abs_diff": meta["onnxruntime_cpu_max_abs_diff"]}, indent=2))
+    return 0
+
+
 def run_trt(args) -> int:
     from gear_seg_ros.export.trt import build_engines
 
     result = build_engines(args.onnx_dir, args.out, fp16=args.fp16, workspace_gb=args.workspace_gb,
-                           opt_prompts=min(args.opt_prompts, args.max_prompts), max_prompts=args.max_prompts,
-                           force=args.force)
+                           opt_batch=args.opt_batch, max_batch=args.max_batch, force=args.force)
     print(json.dumps(result, indent=2))
     return 0

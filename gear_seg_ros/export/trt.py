@@ -1,13 +1,16 @@
-"""Build TensorRT engines from the SAM 2 ONNX export (`gear-seg export trt`).
+"""Build TensorRT engines from an ONNX export (`gear-seg export trt`): SAM 2 or DAM's vision encoder.
 
 UNTESTED HERE: this needs an NVIDIA GPU and the `tensorrt` Python package (pip install tensorrt-cu12, matching the
 CUDA driver), neither of which exists on the CPU machines this project is developed on. The code follows the
 TensorRT 8.6 / 10.x Python API (Builder, OnnxParser, optimisation profile, build_serialized_network); check it on a
 GPU before relying on it. On CPU-only machines it raises BackendUnavailableError with a clear message.
 
-- The image encoder has static shapes (1 x 3 x S x S).
-- The prompt decoder gets one optimisation profile over the dynamic prompt batch (min / opt / max prompts) and the
-  number of points per prompt (1 .. max_points; the automatic generator uses 1).
+- SAM 2: the image encoder has static shapes (1 x 3 x S x S); the prompt decoder gets one optimisation profile over
+  the dynamic prompt batch (min / opt / max prompts) and the number of points per prompt (1 .. max_points; the
+  automatic generator uses 1).
+- DAM vision encoder: one profile over the mask batch (B x 8 x S x S).
+- `engines.json` in the engine folder records the kind, GPU, TensorRT version, batch range and each part's engine
+  file; the runtimes (`segmenter.onnx_sam2.runtime: tensorrt`, `describer.dam.vision_runtime: tensorrt`) read it.
 - Engines are specific to a GPU model and a TensorRT version: the file name carries the GPU name, the TensorRT
   version, the first 16 hex digits of the ONNX file's sha256, the precision and the batch range, so a cached
   engine is re-used only when all of them match (and rebuilt otherwise).
@@ -21,45 +24,14 @@ from __future__ import annotations
 import json
 import logging
 import re
-import subprocess
 import time
 from pathlib import Path
 from typing import Optional
 
-from gear_seg_ros.errors import BackendUnavailableError, GearSegError, ModelNotFoundError
+from gear_seg_ros.errors import GearSegError, ModelNotFoundError
+from gear_seg_ros.runtime.trt_session import ENGINE_INDEX, gpu_name, import_tensorrt
 
 log = logging.getLogger(__name__)
-
-
-def _import_tensorrt():
-    try:
-        import tensorrt as trt
-    except ImportError:
-        raise BackendUnavailableError(
-            "building TensorRT engines needs the `tensorrt` Python package and an NVIDIA GPU (pip install "
-            "tensorrt-cu12 on a CUDA 12 machine); on a CPU-only machine use the ONNX files with onnxruntime "
-            "(segmenter.backend: onnx_sam2)") from None
-    return trt
-
-
-def gpu_name() -> str:
-    """Name of GPU 0 (torch if importable, else nvidia-smi), or 'unknown-gpu'."""
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            return torch.cuda.get_device_name(0)
-    except Exception:  # noqa: BLE001 - torch missing or broken: fall back to nvidia-smi
-        pass
-    try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
-                             text=True, timeout=10, check=True)
-        name = out.stdout.strip().splitlines()[0].strip()
-        if name:
-            return name
-    except (OSError, subprocess.SubprocessError, IndexError):
-        pass
-    return "unknown-gpu"
 
 
 def slug(text: str) -> str:
@@ -105,43 +77,71 @@ def _build_one(trt, onnx_path: Path, engine_path: Path, fp16: bool, workspace_gb
     log.info("built %s in %.0f s", engine_path, time.perf_counter() - t0)
 
 
-def build_engines(onnx_dir: str | Path, out_dir: str | Path | None = None, fp16: bool = True,
-                  workspace_gb: float = 4.0, min_prompts: int = 1, opt_prompts: int = 256,
-                  max_prompts: int = 1024, max_points: int = 4, force: bool = False) -> dict:
-    """Build (or re-use cached) encoder and decoder engines; returns {"encoder": path, "decoder": path, ...}."""
-    from gear_seg_ros.export.sam2_onnx import read_metadata, sha256_of
+# defaults per export kind: (opt, max) batch; SAM 2 batches grid prompts, DAM batches masks
+BATCH_DEFAULTS = {"sam2": (256, 1024), "dam_vision": (8, 16)}
 
-    if not (1 <= min_prompts <= opt_prompts <= max_prompts):
-        raise GearSegError(f"need 1 <= min_prompts <= opt_prompts <= max_prompts, got "
-                           f"{min_prompts}, {opt_prompts}, {max_prompts}")
+
+def read_export_metadata(onnx_dir: Path) -> dict:
+    path = onnx_dir / "metadata.json"
+    if not path.is_file():
+        raise ModelNotFoundError(
+            f"no ONNX export in {onnx_dir} (metadata.json missing); export first with `gear-seg export sam2 "
+            f"--checkpoint models/weights/sam2.1_hiera_large.pt --out {onnx_dir}` or `gear-seg export dam-vision "
+            f"--model-path models/weights/DAM-3B --out {onnx_dir}`")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise GearSegError(f"{path} is not valid JSON ({exc}); re-run the export") from None
+
+
+def engine_plan(meta: dict, batch: tuple[int, int, int], max_points: int) -> dict[str, Optional[dict]]:
+    """{part: TensorRT profile shapes or None for a static part}, per export kind."""
+    lo, opt, hi = batch
+    kind = meta.get("kind", "sam2")
+    if kind == "sam2":
+        # image features have static shapes in the ONNX graph; only the prompt inputs are dynamic
+        return {"encoder": None, "decoder": {
+            "point_coords": ((lo, 1, 2), (opt, 1, 2), (hi, max_points, 2)),
+            "point_labels": ((lo, 1), (opt, 1), (hi, max_points))}}
+    if kind == "dam_vision":
+        c, s = int(meta["channels"]), int(meta["image_size"])
+        return {"vision": {meta["vision"]["inputs"][0]: ((lo, c, s, s), (opt, c, s, s), (hi, c, s, s))}}
+    raise GearSegError(f"metadata.json names an unknown export kind {kind!r}; re-run the export with this version")
+
+
+def build_engines(onnx_dir: str | Path, out_dir: str | Path | None = None, fp16: bool = True,
+                  workspace_gb: float = 4.0, min_batch: int = 1, opt_batch: Optional[int] = None,
+                  max_batch: Optional[int] = None, max_points: int = 4, force: bool = False) -> dict:
+    """Build (or re-use cached) engines for every part of an export; returns the engines.json content."""
+    from gear_seg_ros.export.sam2_onnx import sha256_of
+
     onnx_dir = Path(onnx_dir)
-    meta = read_metadata(onnx_dir)  # ModelNotFoundError with the export command when missing
-    trt = _import_tensorrt()
+    meta = read_export_metadata(onnx_dir)
+    default_opt, default_max = BATCH_DEFAULTS.get(meta.get("kind", "sam2"), (8, 16))
+    max_batch = max_batch or default_max
+    opt_batch = min(opt_batch or default_opt, max_batch)
+    if not (1 <= min_batch <= opt_batch <= max_batch):
+        raise GearSegError(f"need 1 <= min batch <= opt batch <= max batch, got {min_batch}, {opt_batch}, {max_batch}")
+    batch = (min_batch, opt_batch, max_batch)
+    plan = engine_plan(meta, batch, max_points)
+    trt = import_tensorrt()
     out = Path(out_dir) if out_dir else onnx_dir / "engines"
     out.mkdir(parents=True, exist_ok=True)
     gpu = gpu_name()
-    result: dict = {"gpu": gpu, "tensorrt": trt.__version__, "fp16": fp16,
-                    "prompt_batch": [min_prompts, opt_prompts, max_prompts]}
-    for part in ("encoder", "decoder"):
+    result: dict = {"kind": meta.get("kind", "sam2"), "gpu": gpu, "tensorrt": trt.__version__, "fp16": fp16,
+                    "batch": list(batch)}
+    for part, shapes in plan.items():
         onnx_path = onnx_dir / meta[part]["file"]
         if not onnx_path.is_file():
-            raise ModelNotFoundError(f"{onnx_path} is missing; re-run `gear-seg export sam2 --out {onnx_dir}`")
+            raise ModelNotFoundError(f"{onnx_path} is missing; re-run the export into {onnx_dir}")
         digest = sha256_of(onnx_path)
         if digest != meta[part].get("sha256"):
             log.warning("%s does not match the sha256 in metadata.json (edited after export?)", onnx_path)
-        if part == "encoder":
-            batch, shapes = None, None
-        else:
-            batch = (min_prompts, opt_prompts, max_prompts)
-            # image features have static shapes in the ONNX graph; only the prompt inputs are dynamic
-            shapes = {}
-            shapes["point_coords"] = ((min_prompts, 1, 2), (opt_prompts, 1, 2), (max_prompts, max_points, 2))
-            shapes["point_labels"] = ((min_prompts, 1), (opt_prompts, 1), (max_prompts, max_points))
-        engine = out / engine_name(onnx_path.name, digest, gpu, trt.__version__, fp16, batch)
+        engine = out / engine_name(onnx_path.name, digest, gpu, trt.__version__, fp16, batch if shapes else None)
         if engine.is_file() and not force:
             log.info("re-using cached engine %s", engine)
         else:
             _build_one(trt, onnx_path, engine, fp16, workspace_gb, shapes)
-        result[part] = str(engine)
-    (out / "engines.json").write_text(json.dumps(result, indent=2) + "\n")
+        result[part] = engine.name  # relative to the engine folder, so the folder can be mounted elsewhere
+    (out / ENGINE_INDEX).write_text(json.dumps(result, indent=2) + "\n")
     return result

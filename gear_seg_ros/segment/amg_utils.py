@@ -177,3 +177,66 @@ def box_nms(boxes: np.ndarray, scores: np.ndarray, iou_thresh: float) -> np.ndar
         keep.append(i)
         suppressed |= iou[i] > iou_thresh
     return order[np.asarray(keep, dtype=np.int64)]
+
+
+class NumpyMaskFilter:
+    """The generator's per-batch filtering (SAM2AutomaticMaskGenerator._process_batch) and final box NMS in numpy.
+
+    Predicted-IoU filter on the low-resolution output, then only the survivors are upscaled to the image size (in
+    chunks, re-used buffers) for the stability filter, binarisation and boxes. Masks are kept bit-packed (8x smaller)
+    until NMS has chosen the survivors.
+    """
+
+    UPSCALE_BUDGET_BYTES = 256 * 1024 * 1024  # upscaled float32 logits held at once: bounds memory for big images
+
+    def __init__(self, low_hw: tuple[int, int], out_hw: tuple[int, int], mask_threshold: float,
+                 pred_iou_thresh: float, stability_score_thresh: float, stability_score_offset: float) -> None:
+        self.out_hw = out_hw
+        self.thr = mask_threshold
+        self.pred_iou_thresh = pred_iou_thresh
+        self.stability_thresh = stability_score_thresh
+        self.offset = stability_score_offset
+        self.up = LogitUpscaler(low_hw, out_hw)
+        self.chunk = max(1, self.UPSCALE_BUDGET_BYTES // (4 * out_hw[0] * out_hw[1] * 2))
+        self.packed: list = []
+        self.ious: list = []
+        self.stabs: list = []
+        self.points: list = []
+        self.boxes: list = []
+
+    def add(self, logits, iou, points: np.ndarray) -> None:
+        """One decoded batch: logits N x 3 x h x w, iou N x 3 (numpy, or tensors), grid points N x 2 (pixels)."""
+        if not isinstance(logits, np.ndarray):  # CUDA tensors from a TensorRT engine
+            logits, iou = logits.float().cpu().numpy(), iou.float().cpu().numpy()
+        n, m = iou.shape
+        logits = logits.reshape(n * m, *logits.shape[2:])
+        iou = iou.reshape(n * m).astype(np.float32)
+        pts = np.repeat(points, m, axis=0)
+        if self.pred_iou_thresh > 0.0:
+            keep = np.flatnonzero(iou > self.pred_iou_thresh)
+            logits, iou, pts = logits[keep], iou[keep], pts[keep]
+        for c0 in range(0, len(logits), self.chunk):
+            big = self.up(np.ascontiguousarray(logits[c0:c0 + self.chunk]), reuse=True)
+            stab = stability_score(big, self.thr, self.offset)
+            ok = np.flatnonzero(stab >= self.stability_thresh) if self.stability_thresh > 0.0 \
+                else np.arange(len(stab))
+            if ok.size == 0:
+                continue
+            binary = big[ok] > self.thr
+            self.boxes.append(masks_to_boxes(binary))
+            self.packed.append(np.packbits(binary.reshape(len(ok), -1), axis=1))
+            self.stabs.append(stab[ok].astype(np.float32))
+            self.ious.append(iou[c0:c0 + self.chunk][ok])
+            self.points.append(pts[c0:c0 + self.chunk][ok])
+
+    def finish(self, box_nms_thresh: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Box NMS on predicted IoU -> (masks K x H x W bool, iou, stability, boxes, points), highest IoU first."""
+        h, w = self.out_hw
+        if not self.packed:
+            return (np.zeros((0, h, w), bool), np.zeros(0, np.float32), np.zeros(0, np.float32),
+                    np.zeros((0, 4), np.int64), np.zeros((0, 2), np.float32))
+        iou, stab = np.concatenate(self.ious), np.concatenate(self.stabs)
+        pts, boxes = np.concatenate(self.points), np.concatenate(self.boxes)
+        keep = box_nms(boxes, iou, box_nms_thresh)
+        masks = np.unpackbits(np.concatenate(self.packed)[keep], axis=1, count=h * w).astype(bool)
+        return masks.reshape(len(keep), h, w), iou[keep], stab[keep], boxes[keep], pts[keep]

@@ -4,7 +4,11 @@ Our own automatic mask generator, equivalent to the official SAM2AutomaticMaskGe
 small-region postprocessing, but built for throughput: the image encoder runs once, the points_per_side**2 grid
 prompts are decoded in a few large batches (the decoder has a dynamic prompt batch), and every filter
 (predicted IoU, stability score with offset, box NMS) and the upscaling to the original size are vectorised numpy.
-Only prompts that pass the predicted-IoU filter are upscaled. Providers: CPU, CUDA or TensorRT (onnxruntime-gpu).
+Only prompts that pass the predicted-IoU filter are upscaled.
+
+Runtimes: ONNX Runtime with the CPU, CUDA or TensorRT provider (onnxruntime-gpu), or the TensorRT engines of
+`gear-seg export trt` (`runtime: tensorrt`; features and decoder outputs stay on the GPU). Filtering runs in numpy
+(segment/amg_utils.py) or, on a GPU, in torch (segment/amg_torch.py); both take the same steps.
 """
 from __future__ import annotations
 
@@ -17,23 +21,17 @@ from typing import Optional
 import numpy as np
 
 from gear_seg_ros.config import OnnxSam2SegmenterConfig
-from gear_seg_ros.errors import BackendUnavailableError, InvalidImageError, ModelNotFoundError
+from gear_seg_ros.errors import ConfigError, InvalidImageError, ModelNotFoundError
+from gear_seg_ros.runtime.ort_session import import_onnxruntime, open_session, provider_list
 from gear_seg_ros.segment import amg_utils as amg
+from gear_seg_ros.export.sam2_onnx import ENCODER_OUTPUTS
 from gear_seg_ros.segment.base import Segmenter
 from gear_seg_ros.types import MaskProposal
 
 log = logging.getLogger(__name__)
 
-PROVIDER_ALIASES = {
-    "cpu": "CPUExecutionProvider",
-    "cuda": "CUDAExecutionProvider",
-    "tensorrt": "TensorrtExecutionProvider",
-    "trt": "TensorrtExecutionProvider",
-}
 EXPORT_HINT = ("export it with `gear-seg export sam2 --checkpoint models/weights/sam2.1_hiera_large.pt "
                "--out {dir}` (fetch the checkpoint with: python models/fetch.py sam2.1_hiera_large)")
-# Upscaled float32 logits held at once while filtering (bytes): bounds memory for large images.
-UPSCALE_BUDGET_BYTES = 256 * 1024 * 1024
 
 
 @dataclass
@@ -48,50 +46,68 @@ class AmgResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def normalize_providers(names: list[str]) -> list[str]:
-    return [PROVIDER_ALIASES.get(n.lower(), n) for n in names]
-
-
 class OnnxSam2Segmenter(Segmenter):
     name = "onnx_sam2"
 
     def __init__(self, cfg: Optional[OnnxSam2SegmenterConfig] = None, base_dir: str = "") -> None:
         self.cfg = cfg = cfg or OnnxSam2SegmenterConfig()
-        try:
-            import onnxruntime as ort
-        except ImportError:
-            raise BackendUnavailableError(
-                "segmenter.backend 'onnx_sam2' needs onnxruntime (pip install onnxruntime, or onnxruntime-gpu for "
-                "the CUDA / TensorRT providers)") from None
         from gear_seg_ros.export.sam2_onnx import read_metadata
 
         self.model_dir = self._resolve_dir(cfg.model_dir, base_dir)
         self.meta = read_metadata(self.model_dir)
+        self.image_size = int(self.meta["image_size"])
+        self.mask_threshold = float(self.meta.get("mask_threshold", 0.0))
+        self.low_res_size = int(self.meta.get("low_res_size", self.image_size // 4))
+        self.pixel_mean = self.meta.get("pixel_mean", [0.485, 0.456, 0.406])
+        self.pixel_std = self.meta.get("pixel_std", [0.229, 0.224, 0.225])
+        if cfg.runtime == "tensorrt":
+            self._open_engines(base_dir)
+        else:
+            self._open_onnx()
+        on_gpu = cfg.runtime == "tensorrt" or any(p != "CPUExecutionProvider" for p in self.providers)
+        self.torch_postprocess = cfg.postprocess == "torch" or (cfg.postprocess == "auto" and on_gpu)
+        self._grid_cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        log.info("onnx_sam2: %s with %s, %s post-processing", self.model_dir, self.providers,
+                 "torch" if self.torch_postprocess else "numpy")
+
+    # ---- setup -------------------------------------------------------------------------------------------------
+    def _open_onnx(self) -> None:
+        ort = import_onnxruntime("segmenter.backend 'onnx_sam2'")
         files = {}
         for part in ("encoder", "decoder"):
             path = self.model_dir / self.meta[part]["file"]
             if not path.is_file():
                 raise ModelNotFoundError(f"SAM 2 ONNX file missing: {path}; " + EXPORT_HINT.format(dir=self.model_dir))
             files[part] = path
-        self.image_size = int(self.meta["image_size"])
-        self.mask_threshold = float(self.meta.get("mask_threshold", 0.0))
-        self.low_res_size = int(self.meta.get("low_res_size", self.image_size // 4))
-        self.pixel_mean = self.meta.get("pixel_mean", [0.485, 0.456, 0.406])
-        self.pixel_std = self.meta.get("pixel_std", [0.229, 0.224, 0.225])
-
-        providers = self._providers(ort, cfg.providers)
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        n = int(self.cfg.points_per_batch)  # only the prompt inputs are dynamic; a grid's last batch may be smaller
+        profile = {"min": "point_coords:1x1x2,point_labels:1x1", "opt": f"point_coords:{n}x1x2,point_labels:{n}x1",
+                   "max": f"point_coords:{n}x1x2,point_labels:{n}x1"}
+        cache = self.model_dir / "trt_cache"
+        key = "segmenter.onnx_sam2.providers"
         # the encoder has static shapes: no TensorRT optimisation profile for it
-        enc_providers = [(p[0], {k: v for k, v in p[1].items() if not k.startswith("trt_profile")})
-                         if isinstance(p, tuple) else p for p in providers]
-        self.encoder = ort.InferenceSession(str(files["encoder"]), options, providers=enc_providers)
-        self.decoder = ort.InferenceSession(str(files["decoder"]), options, providers=providers)
+        self.encoder = open_session(ort, files["encoder"], provider_list(ort, self.cfg.providers, key, cache))
+        self.decoder = open_session(ort, files["decoder"], provider_list(ort, self.cfg.providers, key, cache, profile))
         self.providers = self.decoder.get_providers()
-        self._grid_cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
-        log.info("onnx_sam2: %s with %s", self.model_dir, self.providers)
+        self.trt = False
 
-    # ---- setup -------------------------------------------------------------------------------------------------
+    def _open_engines(self, base_dir: str) -> None:
+        from gear_seg_ros.models import resolve_model_path
+        from gear_seg_ros.runtime.trt_session import TrtSession, read_engine_index
+
+        engine_dir = Path(resolve_model_path(self.cfg.engine_dir, base_dir, what="SAM 2 TensorRT engine folder")) \
+            if self.cfg.engine_dir else self.model_dir / "engines"
+        index = read_engine_index(engine_dir, self.model_dir, ("encoder", "decoder"))
+        self.encoder = TrtSession(index["encoder"])
+        self.decoder = TrtSession(index["decoder"])
+        largest = self.decoder.shape_range("point_coords")[2][0]
+        if self.cfg.points_per_batch > largest:
+            raise ConfigError(f"segmenter.onnx_sam2.points_per_batch {self.cfg.points_per_batch} is larger than the "
+                              f"decoder engine's largest prompt batch {largest}; lower it or rebuild the engines with "
+                              f"`gear-seg export trt --onnx-dir {self.model_dir} --max-batch "
+                              f"{self.cfg.points_per_batch} --force`")
+        self.providers = ["TensorRT engines"]
+        self.trt = True
+
     @staticmethod
     def _resolve_dir(spec: str, base_dir: str) -> Path:
         try:
@@ -101,51 +117,28 @@ class OnnxSam2Segmenter(Segmenter):
         except ModelNotFoundError as exc:
             raise ModelNotFoundError(f"{exc}; " + EXPORT_HINT.format(dir=spec)) from None
 
-    def _providers(self, ort, names: list[str]) -> list:
-        wanted = normalize_providers(names or ["CPUExecutionProvider"])
-        available = set(ort.get_available_providers())
-        missing = [p for p in wanted if p not in available]
-        chosen = [p for p in wanted if p in available]
-        if missing:
-            log.warning("onnxruntime providers not available here: %s (available: %s); using %s",
-                        missing, sorted(available), chosen or "none")
-        if not chosen:
-            raise BackendUnavailableError(
-                f"none of the configured onnxruntime providers {wanted} is available (this onnxruntime offers "
-                f"{sorted(available)}); install onnxruntime-gpu for CUDA / TensorRT or set "
-                "segmenter.onnx_sam2.providers: [CPUExecutionProvider]")
-        out: list = []
-        for p in chosen:
-            if p == "TensorrtExecutionProvider":
-                cache = self.model_dir / "trt_cache"
-                cache.mkdir(exist_ok=True)
-                n = int(self.cfg.points_per_batch)
-                # only the prompt inputs are dynamic; the last batch of a grid may be smaller than n
-                out.append((p, {
-                    "trt_fp16_enable": True,
-                    "trt_engine_cache_enable": True,
-                    "trt_engine_cache_path": str(cache),
-                    "trt_profile_min_shapes": "point_coords:1x1x2,point_labels:1x1",
-                    "trt_profile_opt_shapes": f"point_coords:{n}x1x2,point_labels:{n}x1",
-                    "trt_profile_max_shapes": f"point_coords:{n}x1x2,point_labels:{n}x1",
-                }))
-            else:
-                out.append(p)
-        return out
-
     # ---- generator ---------------------------------------------------------------------------------------------
-    def encode(self, image: np.ndarray) -> dict[str, np.ndarray]:
+    def encode(self, image: np.ndarray) -> dict:
+        """Image features: numpy arrays, or CUDA tensors that stay on the GPU with TensorRT engines."""
         x = amg.preprocess_image(image, self.image_size, self.pixel_mean, self.pixel_std)
-        names = [o.name for o in self.encoder.get_outputs()]
-        return dict(zip(names, self.encoder.run(None, {"image": x})))
+        if self.trt:
+            import torch
 
-    def decode(self, feats: dict[str, np.ndarray], coords: np.ndarray, labels: np.ndarray):
+            return self.encoder.run_torch({"image": torch.from_numpy(x)})
+        return dict(zip(ENCODER_OUTPUTS, self.encoder.run(ENCODER_OUTPUTS, {"image": x})))
+
+    def decode(self, feats: dict, coords: np.ndarray, labels: np.ndarray):
         """coords N x P x 2 (model frame), labels N x P -> (low-res logits N x 3 x h x w, iou N x 3)."""
-        inputs = dict(feats)
-        inputs["point_coords"] = np.ascontiguousarray(coords, dtype=np.float32)
-        inputs["point_labels"] = np.ascontiguousarray(labels, dtype=np.float32)
-        masks, iou = self.decoder.run(["masks", "iou_predictions"], inputs)
-        return masks, iou
+        coords = np.ascontiguousarray(coords, dtype=np.float32)
+        labels = np.ascontiguousarray(labels, dtype=np.float32)
+        if self.trt:
+            import torch
+
+            out = self.decoder.run_torch({**feats, "point_coords": torch.from_numpy(coords),
+                                          "point_labels": torch.from_numpy(labels)})
+            return out["masks"], out["iou_predictions"]
+        return tuple(self.decoder.run(["masks", "iou_predictions"],
+                                      {**feats, "point_coords": coords, "point_labels": labels}))
 
     def generate(self, image: np.ndarray) -> AmgResult:
         cfg = self.cfg
@@ -162,61 +155,47 @@ class OnnxSam2Segmenter(Segmenter):
             self._grid_cache[key] = amg.grid_prompts(cfg.points_per_side, (h, w), self.image_size)
         points, model_points = self._grid_cache[key]
 
-        # Per batch of prompts: decode, predicted-IoU filter on the low-res output, then only the survivors are
-        # upscaled to the image size (in chunks, re-used buffers) for the stability filter, binarisation and boxes.
-        # Masks are kept bit-packed (8x smaller) until NMS has chosen the survivors.
-        up = amg.LogitUpscaler((self.low_res_size, self.low_res_size), (h, w))
-        chunk = max(1, UPSCALE_BUDGET_BYTES // (4 * h * w * 2))
-        packed, ious, stabs, pts_all, boxes_all = [], [], [], [], []
+        # Per batch of prompts: decode, then filter (predicted IoU on the low-res output; only the survivors are
+        # upscaled to the image size for the stability filter, binarisation and boxes); box NMS at the end.
+        filt = self._mask_filter((h, w))
+        sync = self._sync if self.torch_postprocess else (lambda: None)
         batch_times, post_s = [], 0.0
         for start in range(0, len(points), cfg.points_per_batch):
             tb = time.perf_counter()
             sl = slice(start, start + cfg.points_per_batch)
             coords = model_points[sl][:, None, :]
             logits, iou = self.decode(feats, coords, np.ones(coords.shape[:2], dtype=np.float32))
+            sync()
             tp = time.perf_counter()
             batch_times.append(tp - tb)
-            n, m = iou.shape
-            logits = logits.reshape(n * m, *logits.shape[2:])
-            iou = iou.reshape(n * m).astype(np.float32)
-            pts = np.repeat(points[sl], m, axis=0)
-            if cfg.pred_iou_thresh > 0.0:
-                keep = np.flatnonzero(iou > cfg.pred_iou_thresh)
-                logits, iou, pts = logits[keep], iou[keep], pts[keep]
-            for c0 in range(0, len(logits), chunk):
-                big = up(np.ascontiguousarray(logits[c0:c0 + chunk]), reuse=True)
-                stab = amg.stability_score(big, self.mask_threshold, cfg.stability_score_offset)
-                ok = np.flatnonzero(stab >= cfg.stability_score_thresh) if cfg.stability_score_thresh > 0.0 \
-                    else np.arange(len(stab))
-                if ok.size == 0:
-                    continue
-                binary = big[ok] > self.mask_threshold
-                boxes_all.append(amg.masks_to_boxes(binary))
-                packed.append(np.packbits(binary.reshape(len(ok), -1), axis=1))
-                stabs.append(stab[ok].astype(np.float32))
-                ious.append(iou[c0:c0 + chunk][ok])
-                pts_all.append(pts[c0:c0 + chunk][ok])
+            filt.add(logits, iou, points[sl])
+            sync()
             post_s += time.perf_counter() - tp
         timings["decoder_s"] = float(np.sum(batch_times))
         timings["decoder_batches"] = float(len(batch_times))
         timings["decoder_batch_s"] = float(np.mean(batch_times)) if batch_times else 0.0
         timings["postprocess_s"] = post_s
-        if packed:
-            packed_a = np.concatenate(packed)
-            iou, stab_a, pts = np.concatenate(ious), np.concatenate(stabs), np.concatenate(pts_all)
-            boxes = np.concatenate(boxes_all)
-        else:
-            packed_a = np.zeros((0, (h * w + 7) // 8), np.uint8)
-            iou, stab_a = np.zeros(0, np.float32), np.zeros(0, np.float32)
-            pts, boxes = np.zeros((0, 2), np.float32), np.zeros((0, 4), np.int64)
-
-        # 3) box NMS on predicted IoU
         t0 = time.perf_counter()
-        keep = amg.box_nms(boxes, iou, cfg.box_nms_thresh)
-        masks = np.unpackbits(packed_a[keep], axis=1, count=h * w).astype(bool).reshape(len(keep), h, w)
+        masks, iou, stab, boxes, pts = filt.finish(cfg.box_nms_thresh)
         timings["nms_s"] = time.perf_counter() - t0
-        return AmgResult(masks=masks, iou_preds=iou[keep], stability=stab_a[keep], boxes=boxes[keep],
-                         points=pts[keep], timings=timings)
+        return AmgResult(masks=masks, iou_preds=iou, stability=stab, boxes=boxes, points=pts, timings=timings)
+
+    def _mask_filter(self, hw: tuple[int, int]):
+        cfg = self.cfg
+        kw = dict(mask_threshold=self.mask_threshold, pred_iou_thresh=cfg.pred_iou_thresh,
+                  stability_score_thresh=cfg.stability_score_thresh, stability_score_offset=cfg.stability_score_offset)
+        if self.torch_postprocess:
+            from gear_seg_ros.segment.amg_torch import TorchMaskFilter, resolve_device
+
+            self._device = resolve_device()
+            return TorchMaskFilter(hw, device=self._device, **kw)
+        return amg.NumpyMaskFilter((self.low_res_size, self.low_res_size), hw, **kw)
+
+    def _sync(self) -> None:
+        if self._device.type == "cuda":  # honest per-stage timings: CUDA work is queued asynchronously
+            import torch
+
+            torch.cuda.synchronize()
 
     def segment(self, image: np.ndarray) -> list[MaskProposal]:
         result = self.generate(image)
