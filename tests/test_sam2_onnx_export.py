@@ -199,3 +199,22 @@ def test_generators_benchmark_command_reports_both_side_by_side():
     assert report["ours"]["masks"] == report["official"]["masks"] > 0
     assert report["official_masks_matched_iou_min"] > 0.99
     assert report["ours"]["median_s"] > 0 and report["official"]["median_s"] > 0
+
+
+def test_bench_report_runs_the_three_comparisons_in_one_run(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "report"
+    proc = subprocess.run([sys.executable, "-m", "gear_seg_ros.cli.main", "bench", "report", "--images", "arc2017",
+                           "--points-per-side", "2", "--out", str(out)], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads((out / "report.json").read_text())
+    assert report["pipeline"]["frames"] == 1 and report["pipeline"]["stages"]["cached_query.total_s"]["n"] == 1
+    assert report["describers"]["masks"] == report["pipeline"]["masks_per_frame"][0] > 0
+    gen = report["generators"]
+    assert gen["image_hw"] == [512, 512] and gen["ours"]["masks"] == gen["official"]["masks"] > 0
+    markdown = (out / "report.md").read_text()
+    assert markdown in proc.stdout
+    for heading in ("| stage | median | p90 |", "| variant | time | per mask |", "| generator | time | masks |"):
+        assert heading in markdown

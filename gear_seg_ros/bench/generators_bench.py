@@ -29,7 +29,8 @@ def _best_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def run(image: np.ndarray, model_cfg: str, checkpoint: Optional[str], points_per_side: int = 8,
-        points_per_batch: int = 64, providers: tuple[str, ...] = ("CPUExecutionProvider",), repeats: int = 1) -> dict:
+        points_per_batch: int = 64, providers: tuple[str, ...] = ("CPUExecutionProvider",), repeats: int = 1,
+        runtime: str = "onnxruntime", postprocess: str = "auto") -> dict:
     import torch
 
     from gear_seg_ros.bench.torchvision_standin import official_sam2
@@ -50,9 +51,18 @@ def run(image: np.ndarray, model_cfg: str, checkpoint: Optional[str], points_per
         export_sam2(model_cfg, checkpoint, Path(tmp), model=model.cpu())
         export_s = time.perf_counter() - t0
         model.to(device)
-        ours = OnnxSam2Segmenter(OnnxSam2SegmenterConfig(model_dir=tmp, providers=list(providers),
-                                                         points_per_side=points_per_side,
+        engine_s = None
+        if runtime == "tensorrt":
+            from gear_seg_ros.export.trt import build_engines
+
+            t0 = time.perf_counter()
+            build_engines(tmp, opt_batch=points_per_batch, max_batch=points_per_batch)
+            engine_s = time.perf_counter() - t0
+        ours = OnnxSam2Segmenter(OnnxSam2SegmenterConfig(model_dir=tmp, providers=list(providers), runtime=runtime,
+                                                         postprocess=postprocess, points_per_side=points_per_side,
                                                          points_per_batch=points_per_batch, **kw))
+        if device == "cuda":
+            ours.generate(image)  # warm-up: TensorRT / CUDA initialisation is not what is measured
         ours_times = []
         for _ in range(repeats):
             t0 = time.perf_counter()
@@ -60,6 +70,9 @@ def run(image: np.ndarray, model_cfg: str, checkpoint: Optional[str], points_per
             ours_times.append(time.perf_counter() - t0)
     with official_sam2() as (_predictor, generator_cls, stand_in):
         generator = generator_cls(model, points_per_side=points_per_side, points_per_batch=points_per_batch, **kw)
+        if device == "cuda":
+            with torch.inference_mode():
+                generator.generate(image)  # warm-up, as for ours
         official_times = []
         for _ in range(repeats):
             t0 = time.perf_counter()
@@ -71,8 +84,10 @@ def run(image: np.ndarray, model_cfg: str, checkpoint: Optional[str], points_per
     return {
         "model_cfg": model_cfg, "weights": checkpoint or "random (seed 0)", "device": device,
         "providers": list(providers), "image_hw": list(image.shape[:2]), "points_per_side": points_per_side,
-        "points_per_batch": points_per_batch, "export_s": export_s,
-        "ours": {"median_s": float(np.median(ours_times)), "masks": int(len(result.masks)),
+        "points_per_batch": points_per_batch, "export_s": export_s, "engine_build_s": engine_s,
+        "ours": {"runtime": runtime if runtime == "tensorrt" else f"onnxruntime {','.join(ours.providers)}",
+                 "postprocess": "torch" if ours.torch_postprocess else "numpy",
+                 "median_s": float(np.median(ours_times)), "masks": int(len(result.masks)),
                  "stages_s": {k: round(v, 3) for k, v in result.timings.items()}},
         "official": {"median_s": float(np.median(official_times)), "masks": len(official),
                      "torchvision": "pure-torch stand-in (no CPU wheel)" if stand_in else "real"},

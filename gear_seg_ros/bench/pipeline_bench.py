@@ -27,8 +27,32 @@ def run(config: AgentConfig, images: list[np.ndarray], instruction: str, mode: s
     summary = {name: {"median_s": float(np.median(v)), "p90_s": float(np.percentile(v, 90)), "n": len(v)}
                for name, v in stages.items()}
     return {
+        **gpu_memory(),
         "backends": {"segmenter": config.segmenter.backend, "describer": config.describer.backend,
                      "reasoner": config.reasoner.backend},
         "frames": len(images), "masks_per_frame": masks, "model_load_s": load_s, "stages": summary,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+
+
+def gpu_memory() -> dict:
+    """Peak memory torch allocated on GPU 0 and the memory in use there now (nvidia-smi: llama.cpp and TensorRT
+    allocate outside torch); empty on a machine without a CUDA GPU."""
+    import subprocess
+
+    out: dict = {}
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            out["gpu"] = torch.cuda.get_device_name(0)
+            out["gpu_torch_peak_mb"] = torch.cuda.max_memory_allocated(0) / 2**20
+    except ImportError:
+        pass
+    try:
+        smi = subprocess.run(["nvidia-smi", "--query-gpu=memory.used", "--format=csv,noheader,nounits", "-i", "0"],
+                             capture_output=True, text=True, timeout=10, check=True)
+        out["gpu_memory_used_mb"] = float(smi.stdout.strip().splitlines()[0])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        pass
+    return out

@@ -21,11 +21,15 @@ def register(sub) -> None:
     gen.add_argument("--checkpoint", help="SAM 2 checkpoint (default: random weights, seeded)")
     gen.add_argument("--model-cfg", default="configs/sam2.1/sam2.1_hiera_t.yaml")
     gen.add_argument("--image", default="astronaut", help="packaged photo name")
-    gen.add_argument("--points-per-side", type=int, default=8)
-    gen.add_argument("--points-per-batch", type=int, default=64)
+    gen.add_argument("--points-per-side", type=_positive_int, default=8)
+    gen.add_argument("--points-per-batch", type=_positive_int, default=64)
     gen.add_argument("--providers", default="CPUExecutionProvider",
                      help="ONNX Runtime providers, comma-separated (e.g. TensorrtExecutionProvider,CUDAExecutionProvider)")
-    gen.add_argument("--repeats", type=int, default=1)
+    gen.add_argument("--runtime", choices=["onnxruntime", "tensorrt"], default="onnxruntime",
+                     help="ours on ONNX Runtime (--providers) or on TensorRT engines built for this run")
+    gen.add_argument("--postprocess", choices=["auto", "numpy", "torch"], default="auto",
+                     help="our mask filtering in numpy or torch (auto: torch on a GPU)")
+    gen.add_argument("--repeats", type=_positive_int, default=1)
     gen.add_argument("--json", action="store_true")
     gen.set_defaults(func=run_generators)
     desc = bsub.add_parser("describers", help="batched vs one-by-one description of one frame's masks")
@@ -43,6 +47,23 @@ def register(sub) -> None:
     pipe.add_argument("--out", help="write the JSON report here")
     pipe.add_argument("--json", action="store_true")
     pipe.set_defaults(func=run_pipeline)
+    rep = bsub.add_parser("report", help="pipeline + generators + describers in one run -> report.json and "
+                                         "report.md (the tables of docs/benchmarks.md)")
+    add_config_arg(rep)
+    rep.add_argument("--images", nargs="+", default=["arc2017", "voc", "coffee"], help="packaged photo names")
+    rep.add_argument("--instruction", default="the green box")
+    rep.add_argument("--mode", default="referring")
+    rep.add_argument("--checkpoint", help="SAM 2 checkpoint for the generator comparison (default: random weights)")
+    rep.add_argument("--model-cfg", default="configs/sam2.1/sam2.1_hiera_t.yaml")
+    rep.add_argument("--generator-image", default="astronaut", help="packaged photo for the generator comparison")
+    rep.add_argument("--points-per-side", type=_positive_int, default=8)
+    rep.add_argument("--points-per-batch", type=_positive_int, default=64)
+    rep.add_argument("--providers", default="CPUExecutionProvider")
+    rep.add_argument("--runtime", choices=["onnxruntime", "tensorrt"], default="onnxruntime")
+    rep.add_argument("--postprocess", choices=["auto", "numpy", "torch"], default="auto")
+    rep.add_argument("--repeats", type=_positive_int, default=1)
+    rep.add_argument("--out", default="runs/bench_report", metavar="DIR", help="(default: %(default)s)")
+    rep.set_defaults(func=run_report)
 
 
 def _positive_int(text: str) -> int:
@@ -110,7 +131,9 @@ def run_pipeline(args) -> int:
         print(json.dumps(report))
         return 0
     print(f"backends: {report['backends']}  frames: {report['frames']}  masks/frame: {report['masks_per_frame']}")
-    print(f"model load: {report['model_load_s']:.2f} s   peak RSS: {report['peak_rss_mb']:.0f} MB")
+    print(f"model load: {report['model_load_s']:.2f} s   peak RSS: {report['peak_rss_mb']:.0f} MB"
+          + (f"   GPU {report['gpu']}: torch peak {report['gpu_torch_peak_mb']:.0f} MB" if "gpu" in report else "")
+          + (f", in use at the end {report['gpu_memory_used_mb']:.0f} MB" if "gpu_memory_used_mb" in report else ""))
     print(f"{'stage':<28}{'median s':>10}{'p90 s':>10}")
     for name, s in report["stages"].items():
         print(f"{name:<28}{s['median_s']:>10.3f}{s['p90_s']:>10.3f}")
@@ -124,14 +147,16 @@ def run_generators(args) -> int:
     with stdout_to_stderr(args.json):
         report = generators_bench.run(packaged_image(args.image), args.model_cfg, args.checkpoint,
                                       args.points_per_side, args.points_per_batch,
-                                      tuple(p for p in args.providers.split(",") if p), args.repeats)
+                                      tuple(p for p in args.providers.split(",") if p), args.repeats,
+                                      args.runtime, args.postprocess)
         report["machine"] = machine()
     if args.json:
         print(json.dumps(report))
         return 0
     print(f"SAM 2 {report['model_cfg']} ({report['weights']}), {report['points_per_side']}^2 points, "
           f"image {report['image_hw']}, device {report['device']}")
-    print(f"  ours (ONNX Runtime {','.join(report['providers'])}): {report['ours']['median_s']:.2f} s, "
+    print(f"  ours ({report['ours']['runtime']}, {report['ours']['postprocess']} filtering): "
+          f"{report['ours']['median_s']:.2f} s, "
           f"{report['ours']['masks']} masks, stages {report['ours']['stages_s']}")
     print(f"  official sam2 generator (torchvision: {report['official']['torchvision']}): "
           f"{report['official']['median_s']:.2f} s, {report['official']['masks']} masks")
@@ -156,4 +181,32 @@ def run_describers(args) -> int:
         size = f" ({report['batch_key']}={run['batch']})" if report["batch_key"] else ""
         print(f"  {name}{size}: {run['median_s']:.3f} s, {run['per_mask_ms']:.1f} ms per mask")
     print(f"machine: {report['machine']}")
+    return 0
+
+
+def run_report(args) -> int:
+    import shlex
+    import sys
+
+    from gear_seg_ros.bench import report as bench_report
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    names = list(dict.fromkeys(args.images + [args.generator_image]))
+    with stdout_to_stderr():
+        photos = {name: packaged_image(name) for name in names}
+        frames = {name: photos[name] for name in args.images}
+        report = bench_report.run(load_config(args.config), frames, args.instruction, args.mode,
+                                  photos[args.generator_image], args.checkpoint, args.model_cfg, args.points_per_side,
+                                  args.points_per_batch, tuple(p for p in args.providers.split(",") if p),
+                                  args.runtime, args.postprocess, args.repeats)
+        report["generators"]["image_name"] = args.generator_image
+        report["machine"] = machine()
+    command = "gear-seg " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["bench"] else \
+        "gear-seg bench report"
+    markdown = bench_report.to_markdown(report, command)
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "report.md").write_text(markdown)
+    print(markdown)
+    print(f"written: {out / 'report.json'}, {out / 'report.md'}")
     return 0
