@@ -150,3 +150,20 @@ def test_trt_build_for_an_unknown_export_kind_is_a_clear_error(tmp_path):
     assert plan == {"vision": {"images": ((1, 8, 384, 384), (8, 8, 384, 384), (16, 8, 384, 384))}}
     plan = engine_plan({"image_size": 1024}, (1, 256, 1024), 4)  # exports before `kind` existed are SAM 2
     assert plan["encoder"] is None and plan["decoder"]["point_coords"] == ((1, 1, 2), (256, 1, 2), (1024, 4, 2))
+
+
+def test_engine_cache_keys_cover_external_weights_and_points(tmp_path):
+    from gear_seg_ros.export.sam2_onnx import export_digest, sha256_of
+    from gear_seg_ros.export.trt import engine_name
+
+    (tmp_path / "dam_vision.onnx").write_bytes(b"graph")
+    (tmp_path / "metadata.json").write_text("{}")
+    assert export_digest(tmp_path, "dam_vision.onnx") == sha256_of(tmp_path / "dam_vision.onnx")
+    (tmp_path / "onnx__MatMul_1234").write_bytes(b"weights v1")  # external data of a model over 2 GB
+    with_weights = export_digest(tmp_path, "dam_vision.onnx")
+    assert with_weights != sha256_of(tmp_path / "dam_vision.onnx")
+    (tmp_path / "onnx__MatMul_1234").write_bytes(b"weights v2")
+    assert export_digest(tmp_path, "dam_vision.onnx") != with_weights
+    four = engine_name("mask_decoder.onnx", "ab" * 32, "gpu", "10.16", True, (1, 256, 256), 4)
+    eight = engine_name("mask_decoder.onnx", "ab" * 32, "gpu", "10.16", True, (1, 256, 256), 8)
+    assert four != eight and four.endswith(".b1-256-256.p4.engine")

@@ -49,6 +49,20 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def export_digest(folder: str | Path, onnx_file: str) -> str:
+    """sha256 of an ONNX file, and of its external-data files when the model is over 2 GB (torch then writes the
+    weights beside it): every plain file in the folder except metadata/engine files, in name order."""
+    folder = Path(folder)
+    extra = sorted(p for p in folder.iterdir() if p.is_file() and p.name != onnx_file
+                   and p.suffix not in (".json", ".engine", ".onnx"))
+    if not extra:
+        return sha256_of(folder / onnx_file)
+    digest = hashlib.sha256()
+    for path in [folder / onnx_file] + extra:
+        digest.update(path.name.encode() + b"\0" + sha256_of(path).encode())
+    return digest.hexdigest()
+
+
 def _import_torch_sam2():
     try:
         import torch

@@ -39,11 +39,13 @@ def slug(text: str) -> str:
 
 
 def engine_name(onnx_file: str, sha256: str, gpu: str, trt_version: str, fp16: bool,
-                batch: Optional[tuple[int, int, int]] = None) -> str:
+                batch: Optional[tuple[int, int, int]] = None, max_points: Optional[int] = None) -> str:
     stem = Path(onnx_file).stem
     parts = [stem, slug(gpu), f"trt{trt_version}", sha256[:16], "fp16" if fp16 else "fp32"]
     if batch:
         parts.append("b{}-{}-{}".format(*batch))
+    if max_points:
+        parts.append(f"p{max_points}")
     return ".".join(parts) + ".engine"
 
 
@@ -61,6 +63,12 @@ def _build_one(trt, onnx_path: Path, engine_path: Path, fp16: bool, workspace_gb
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gb * (1 << 30)))
     if fp16:
+        if not hasattr(trt.BuilderFlag, "FP16"):
+            # TensorRT 11 builds strongly typed networks only: precision must come from the ONNX graph itself
+            raise GearSegError(
+                f"TensorRT {trt.__version__} has no FP16 builder flag (weak typing was removed in TensorRT 11); "
+                "install TensorRT 10.x (requirements/gpu.txt pins tensorrt-cu12 10.16; JetPack 6 ships 10.3) or "
+                "build FP32 engines with --no-fp16")
         if not getattr(builder, "platform_has_fast_fp16", True):
             log.warning("this GPU has no fast FP16; building %s in FP16 anyway", engine_path.name)
         config.set_flag(trt.BuilderFlag.FP16)
@@ -77,8 +85,10 @@ def _build_one(trt, onnx_path: Path, engine_path: Path, fp16: bool, workspace_gb
     log.info("built %s in %.0f s", engine_path, time.perf_counter() - t0)
 
 
-# defaults per export kind: (opt, max) batch; SAM 2 batches grid prompts, DAM batches masks
-BATCH_DEFAULTS = {"sam2": (256, 1024), "dam_vision": (8, 16)}
+# defaults per export kind: (opt, max) batch; SAM 2 batches grid prompts, DAM batches masks. TensorRT reserves
+# activation memory for the largest profile shape: a 1024-prompt SAM 2 decoder needs ~9 GB (too much for 8-16 GB
+# GPUs and Jetsons), 256 prompts ~2 GB.
+BATCH_DEFAULTS = {"sam2": (256, 256), "dam_vision": (8, 16)}
 
 
 def read_export_metadata(onnx_dir: Path) -> dict:
@@ -113,7 +123,7 @@ def build_engines(onnx_dir: str | Path, out_dir: str | Path | None = None, fp16:
                   workspace_gb: float = 4.0, min_batch: int = 1, opt_batch: Optional[int] = None,
                   max_batch: Optional[int] = None, max_points: int = 4, force: bool = False) -> dict:
     """Build (or re-use cached) engines for every part of an export; returns the engines.json content."""
-    from gear_seg_ros.export.sam2_onnx import sha256_of
+    from gear_seg_ros.export.sam2_onnx import export_digest
 
     onnx_dir = Path(onnx_dir)
     meta = read_export_metadata(onnx_dir)
@@ -128,16 +138,20 @@ def build_engines(onnx_dir: str | Path, out_dir: str | Path | None = None, fp16:
     out = Path(out_dir) if out_dir else onnx_dir / "engines"
     out.mkdir(parents=True, exist_ok=True)
     gpu = gpu_name()
-    result: dict = {"kind": meta.get("kind", "sam2"), "gpu": gpu, "tensorrt": trt.__version__, "fp16": fp16,
-                    "batch": list(batch)}
+    kind = meta.get("kind", "sam2")
+    result: dict = {"kind": kind, "gpu": gpu, "tensorrt": trt.__version__, "fp16": fp16, "batch": list(batch)}
+    if kind == "sam2":
+        result["max_points"] = max_points
     for part, shapes in plan.items():
         onnx_path = onnx_dir / meta[part]["file"]
         if not onnx_path.is_file():
             raise ModelNotFoundError(f"{onnx_path} is missing; re-run the export into {onnx_dir}")
-        digest = sha256_of(onnx_path)
+        digest = export_digest(onnx_dir, onnx_path.name)
         if digest != meta[part].get("sha256"):
             log.warning("%s does not match the sha256 in metadata.json (edited after export?)", onnx_path)
-        engine = out / engine_name(onnx_path.name, digest, gpu, trt.__version__, fp16, batch if shapes else None)
+        points = max_points if shapes and "point_coords" in shapes else None
+        engine = out / engine_name(onnx_path.name, digest, gpu, trt.__version__, fp16, batch if shapes else None,
+                                   points)
         if engine.is_file() and not force:
             log.info("re-using cached engine %s", engine)
         else:

@@ -101,6 +101,12 @@ class TrtSession:
             raise GearSegError(f"TensorRT could not load {self.path} (built for another GPU or TensorRT version?); "
                                "rebuild it with `gear-seg export trt --force`")
         self.context = self.engine.create_execution_context()
+        if self.context is None:
+            raise GearSegError(f"TensorRT could not create an execution context for {self.path.name} (out of GPU "
+                               "memory for its largest profile shape?); rebuild it with a smaller --max-batch")
+        # TensorRT on the default stream adds a synchronisation per call: run on our own stream, ordered with
+        # torch's current stream on both sides
+        self.stream = torch.cuda.Stream()
         names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
         is_input = {n: self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT for n in names}
         self.input_names = [n for n in names if is_input[n]]
@@ -128,9 +134,11 @@ class TrtSession:
         return tuple(lo), tuple(opt), tuple(hi)
 
     def run_torch(self, feed: dict) -> dict:
-        """Inputs as torch tensors (any device / dtype) -> outputs as CUDA tensors, queued on the current stream."""
+        """Inputs as torch tensors (any device / dtype) -> outputs as CUDA tensors, ordered after the caller's
+        current stream's work and before anything queued on it afterwards."""
         torch = self.torch
-        keep = []
+        caller = torch.cuda.current_stream()
+        buffers = []
         for name in self.input_names:
             if name not in feed:
                 raise GearSegError(f"{self.path.name}: input {name!r} not given")
@@ -139,16 +147,22 @@ class TrtSession:
             if len(t.shape) != len(lo) or any(not (a <= d <= b) for d, a, b in zip(t.shape, lo, hi)):
                 raise GearSegError(f"{self.path.name}: input {name!r} has shape {tuple(t.shape)}, the engine takes "
                                    f"{lo} .. {hi}; rebuild it with a larger range (gear-seg export trt --help)")
-            self.context.set_input_shape(name, tuple(t.shape))
+            if not self.context.set_input_shape(name, tuple(t.shape)):
+                raise GearSegError(f"{self.path.name}: TensorRT refused shape {tuple(t.shape)} for {name!r}")
             self.context.set_tensor_address(name, t.data_ptr())
-            keep.append(t)
+            buffers.append(t)
         outputs = {}
         for name in self.output_names:
             out = torch.empty(tuple(self.context.get_tensor_shape(name)), dtype=self.dtypes[name], device=self.device)
             self.context.set_tensor_address(name, out.data_ptr())
             outputs[name] = out
-        if not self.context.execute_async_v3(torch.cuda.current_stream().cuda_stream):
+            buffers.append(out)
+        self.stream.wait_stream(caller)  # inputs written on the caller's stream are ready
+        if not self.context.execute_async_v3(self.stream.cuda_stream):
             raise GearSegError(f"TensorRT failed to run {self.path.name} (see the TensorRT log)")
+        for t in buffers:  # the allocator must not hand these to other work before our stream is done with them
+            t.record_stream(self.stream)
+        caller.wait_stream(self.stream)
         return outputs
 
     def run(self, output_names, feed: dict[str, np.ndarray]) -> list[np.ndarray]:

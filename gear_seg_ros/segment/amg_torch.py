@@ -2,9 +2,12 @@
 
 The same steps, arithmetic and order as the numpy path in onnx_sam2.py (predicted-IoU filter on the low-resolution
 output, bilinear upscaling of the survivors as F.interpolate(align_corners=False), stability score with offset,
-binarisation, boxes as sam2's batched_mask_to_box), so the two give the same masks; on a GPU the upscaling of
-hundreds of masks to the image size is what dominates the generator otherwise. Box NMS runs on the CPU over the
-boxes alone (K x 4), then only the kept masks are copied back.
+binarisation, boxes as sam2's batched_mask_to_box), so the two give the same masks up to float rounding: the two
+bilinear upscalers differ by ~1e-6, which can move a pixel across threshold +- offset, so a stability score right
+at its threshold may pass on one path and not the other. On a GPU the upscaling of hundreds of masks to the image
+size is what dominates the generator otherwise. Box NMS runs on the CPU over the boxes alone (K x 4), then only the
+kept masks are copied back. Masks that pass are held as bool (1 byte per pixel) on the device until then, where the
+numpy path bit-packs them: ~1 MB per 1280x720 mask.
 """
 from __future__ import annotations
 
