@@ -7,7 +7,6 @@ to DAM's own PyTorch method instead.
 """
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Optional
@@ -22,12 +21,10 @@ EXPORT_HINT = "export it with `gear-seg export dam-vision --model-path models/we
 class ExportedVisionEncoder:
     def __init__(self, export_dir: Path, runtime: str, providers: list[str], engine_dir: Optional[Path]) -> None:
         from gear_seg_ros.export.dam_vision import INPUT, OUTPUT
+        from gear_seg_ros.export.trt import read_export_metadata
 
         self.input, self.output = INPUT, OUTPUT
-        meta_path = export_dir / "metadata.json"
-        if not meta_path.is_file():
-            raise ModelNotFoundError(f"no DAM vision export in {export_dir}; " + EXPORT_HINT.format(dir=export_dir))
-        meta = json.loads(meta_path.read_text())
+        meta = read_export_metadata(export_dir)
         if meta.get("kind") != "dam_vision":
             raise GearSegError(f"{export_dir} holds a {meta.get('kind', 'sam2')!r} export, not DAM's vision encoder; "
                                + EXPORT_HINT.format(dir=export_dir))

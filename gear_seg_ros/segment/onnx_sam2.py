@@ -22,9 +22,9 @@ import numpy as np
 
 from gear_seg_ros.config import OnnxSam2SegmenterConfig
 from gear_seg_ros.errors import ConfigError, InvalidImageError, ModelNotFoundError
+from gear_seg_ros.export.sam2_onnx import ENCODER_OUTPUTS
 from gear_seg_ros.runtime.ort_session import import_onnxruntime, open_session, provider_list
 from gear_seg_ros.segment import amg_utils as amg
-from gear_seg_ros.export.sam2_onnx import ENCODER_OUTPUTS
 from gear_seg_ros.segment.base import Segmenter
 from gear_seg_ros.types import MaskProposal
 
