@@ -4,6 +4,7 @@ Dockerfile's base images and CUDA build stages. The resolver tests need PyPI and
 from __future__ import annotations
 
 import importlib.metadata as md
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -104,6 +105,12 @@ def test_gpu_lock_resolves_for_the_image_from_metadata_only(resolver_pip, tmp_pa
     assert any(k.startswith("torch requires") for k in majors), majors
     assert any(k.startswith("onnxruntime-gpu requires") for k in majors), majors
     assert set(majors.values()) == {13}, majors
+    # Dockerfile.x86's build stage installs torch with --no-deps from the lines its grep picks: all torch needs
+    pattern = re.search(r"grep -iE '([^']+)'", (ROOT / "docker" / "Dockerfile.x86").read_text()).group(1)
+    picked = {n for n, p in gpu.items() if re.match(pattern, p.line, flags=re.IGNORECASE)}
+    needed = locks.closure(res.report, "torch")
+    assert {"nvidia-cudnn-cu13", "nvidia-cublas", "triton"} <= needed
+    assert needed - picked == set()
 
 
 @pytest.mark.slow
