@@ -2,8 +2,8 @@
 
 UNTESTED HERE: this needs an NVIDIA GPU and the `tensorrt` Python package (requirements/gpu.txt: tensorrt-cu13
 10.16, matching the CUDA driver), neither of which exists on the CPU machines this project is developed on. The code
-follows the TensorRT 8.6 / 10.x Python API (Builder, OnnxParser, optimisation profile, build_serialized_network); check it on a
-GPU before relying on it. On CPU-only machines it raises BackendUnavailableError with a clear message.
+follows the TensorRT 8.6 / 10.x Python API (Builder, OnnxParser, optimisation profile, build_serialized_network);
+check it on a GPU before relying on it. On CPU-only machines it raises BackendUnavailableError with a clear message.
 
 - SAM 2: the image encoder has static shapes (1 x 3 x S x S); the prompt decoder gets one optimisation profile over
   the dynamic prompt batch (min / opt / max prompts) and the number of points per prompt (1 .. max_points; the
