@@ -132,3 +132,41 @@ def test_jetson_lock_resolves_for_jetpack6(resolver_pip, tmp_path):
                         provided={"torch": "2.5.0+jetpack6"})
     assert res.problems == []
     assert res.wheel_downloads == []
+
+
+def _dam_source() -> Path | None:
+    import os
+
+    vendored = ROOT.parent / "shared" / "vendor" / "describe-anything"
+    for candidate in (os.environ.get("GEAR_SEG_DAM_SRC", ""), str(vendored)):
+        if candidate and (Path(candidate) / "dam" / "describe_anything_model.py").is_file():
+            return Path(candidate)
+    return None
+
+
+@pytest.mark.slow
+def test_dam_real_package_imports_under_the_cpu_lock(tmp_path):
+    """DAM's real code (../shared/vendor/describe-anything, installed --no-deps) imports, every module, with the
+    lock's transformers / numpy / pydantic / opencv; and none of it needs torchvision (no CPU wheel)."""
+    source = _dam_source()
+    if source is None:
+        pytest.skip("DAM's source is not here (../shared/vendor/describe-anything or $GEAR_SEG_DAM_SRC)")
+    import shutil
+
+    shutil.copytree(source, tmp_path / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps",
+                    "--no-build-isolation", "--target", str(tmp_path / "site"), str(tmp_path / "src")],
+                   check=True, capture_output=True, timeout=300)
+    code = ("import sys, importlib, pkgutil, dam\n"
+            "from dam import DescribeAnythingModel\n"
+            "from transformers.modeling_utils import no_init_weights\n"
+            "bad = []\n"
+            "for m in pkgutil.walk_packages(dam.__path__, 'dam.'):\n"
+            "    try: importlib.import_module(m.name)\n"
+            "    except Exception as e: bad.append((m.name, repr(e)))\n"
+            "print(bad, 'torchvision' in sys.modules)\n")
+    env = {"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-c", code], check=False, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "[] False"
