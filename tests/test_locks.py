@@ -28,7 +28,8 @@ def test_cpu_and_gpu_locks_differ_only_in_accelerator_wheels():
 def test_lock_differences_are_reported():
     cpu = {"numpy": locks.Pin("numpy", "1.26.4", ""), "rich": locks.Pin("rich", "15.0.0", "")}
     gpu = {"numpy": locks.Pin("numpy", "2.0.0", ""), "nvidia-cublas": locks.Pin("nvidia-cublas", "13.1", "")}
-    assert locks.lock_differences(cpu, gpu) == ["numpy: CPU lock 1.26.4, GPU lock 2.0.0", "rich is in the CPU lock only"]
+    assert locks.lock_differences(cpu, gpu) == ["numpy: CPU lock 1.26.4, GPU lock 2.0.0",
+                                                "rich is in the CPU lock only"]
 
 
 def test_dam_critical_pins():

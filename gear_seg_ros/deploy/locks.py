@@ -219,7 +219,8 @@ def resolve(lock: dict[str, Pin], pip_wheel: Path, work: Path, python_version: s
                    + "\n")
     log, report_path = work / "pip.log", work / "report.json"
     cmd = [py, str(pip_wheel / "pip"), "install", "--dry-run", "--ignore-installed", "--quiet", "--no-cache-dir",
-           "--target", str(work / "target"), "--index-url", PYPI_SIMPLE, "--use-feature=fast-deps", "--find-links", str(wheels),
+           "--target", str(work / "target"), "--index-url", PYPI_SIMPLE, "--use-feature=fast-deps",
+           "--find-links", str(wheels),
            "--report", str(report_path), "--log", str(log), *platform_args(python_version, machine),
            "-r", str(req)]
     t0 = time.perf_counter()
