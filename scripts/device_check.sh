@@ -44,7 +44,9 @@ OUT=${OUT:-$PWD/device-report}
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 if compgen -G "$WHEELS/*.whl" >/dev/null; then
   site=$(mktemp -d)/site
+  have_ort=0; "$PY" -c "import onnxruntime" 2>/dev/null && have_ort=1  # the image's own (maybe onnxruntime-gpu) wins
   for whl in "$WHEELS"/*.whl; do  # one by one: a wheel for another Python is reported, the rest still installs
+    case "$(basename "$whl")" in onnxruntime-*) [ "$have_ort" = 0 ] || continue ;; esac
     "$PY" -m pip install -q --no-index --no-deps --target "$site" "$whl" 2>/dev/null ||
       echo "device_check: $(basename "$whl") does not install on this Python ($("$PY" -V)); prepare with DEVICE_PY" >&2
   done

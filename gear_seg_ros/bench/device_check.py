@@ -11,6 +11,7 @@ A section that fails is reported with its error; the others still run. `--smoke 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import sys
@@ -85,8 +86,12 @@ def dam_batched(device: str, smoke: bool) -> dict:
         y, x = (i * 37) % (h // 2), (i * 53) % (w // 2)
         m[y:y + h // 3, x:x + w // 3] = True
         masks.append(MaskProposal(mask=m, area=int(m.sum()), box=(x, y, x + w // 3, y + h // 3)))
+    try:  # DAM puts its tensors on CUDA; on the CPU (smoke runs) redirect those few places
+        from gear_seg_ros.bench.dam_on_cpu import cpu_patches
+    except ImportError:
+        cpu_patches = contextlib.ExitStack
     out = {"masks": len(masks), "runs": {}}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, cpu_patches():
         model = build_tiny_dam(Path(tmp) / "tiny_dam")
         for name, batch in (("one by one", 1), ("batched", len(masks))):
             describer = DamDescriber(DamDescriberConfig(model_path=str(model), batch_size=batch,
