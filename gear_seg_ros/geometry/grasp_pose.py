@@ -95,7 +95,7 @@ def grasp_pose(mask: np.ndarray, depth_m: np.ndarray, k: Sequence[float] | np.nd
     lo, hi = np.percentile(local, [opts.extent_percentile, 100.0 - opts.extent_percentile], axis=0)
     return GraspPose(position=position, rotation=rotation, quaternion=quaternion(rotation), extents=hi - lo,
                      center=position + rotation @ ((lo + hi) / 2), normal=normal, approach=-normal,
-                     n_points=int(len(pts)))
+                     n_points=len(pts))
 
 
 def quaternion(r: np.ndarray) -> tuple[float, float, float, float]:
