@@ -6,8 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from gear_seg_ros.config import AgentConfig
 from gear_seg_ros.doctor.core import STATUSES, Context
 
@@ -16,7 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def doctor(*args, tmp_path):
     env = {**os.environ, "GEAR_SEG_CACHE_DIR": str(tmp_path / "cache")}
-    return subprocess.run([sys.executable, "-m", "gear_seg_ros.cli.main", "doctor", *args], cwd=REPO, env=env,
+    return subprocess.run([sys.executable, "-m", "gear_seg_ros.cli.main", "doctor", *args], cwd=REPO, env=env, check=False,
                           capture_output=True, text=True, timeout=600)
 
 

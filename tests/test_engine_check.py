@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from gear_seg_ros.errors import GearSegError
-from gear_seg_ros.export.engine_check import (TOLERANCES, EngineCheckError, compare, mask_ious,
-                                              select_precision)
+from gear_seg_ros.export.engine_check import TOLERANCES, EngineCheckError, compare, mask_ious, select_precision
 
 DECODER = TOLERANCES[("sam2", "decoder")]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Optional
 
 from gear_seg_ros.config import AgentConfig
 
@@ -40,8 +39,8 @@ class Context:
         return self.cfg.base_dir
 
 
-def run_checks(cfg: AgentConfig, *, ros: bool = True, progress: Optional[Callable[[str], None]] = None,
-               manifest: Optional[Path] = None) -> list[Check]:
+def run_checks(cfg: AgentConfig, *, ros: bool = True, progress: Callable[[str], None] | None = None,
+               manifest: Path | None = None) -> list[Check]:
     """Every check for this config, in a fixed order. `ros=False` inside the node (it is running ROS already)."""
     from gear_seg_ros.doctor import backends, exports, gpu, llama, models, ros_check
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 from gear_seg_ros.doctor.core import FAIL, OK, SKIP, WARN, Check, Context
 from gear_seg_ros.doctor.gpu import NOT_RUN_NOTE
@@ -33,7 +32,7 @@ def checks(ctx: Context) -> list[Check]:
 
 
 def _export(key: str, spec: str, parts: tuple[str, ...], export_cmd: str, ctx: Context,
-            engine_spec: Optional[str]) -> list[Check]:
+            engine_spec: str | None) -> list[Check]:
     fix = export_cmd.format(dir=spec)
     try:
         folder = Path(resolve_model_path(spec, ctx.base_dir, what="ONNX export folder"))

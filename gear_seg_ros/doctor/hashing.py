@@ -8,7 +8,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Optional
 
 BIG = 256 << 20  # files above this get a progress note (a few seconds per GB)
 
@@ -38,7 +37,7 @@ def _store(path: Path, data: dict) -> None:
         pass
 
 
-def sha256_cached(path: str | Path, progress: Optional[Callable[[str], None]] = None) -> str:
+def sha256_cached(path: str | Path, progress: Callable[[str], None] | None = None) -> str:
     path = Path(path).resolve()
     st = path.stat()
     key, stamp = str(path), [st.st_size, st.st_mtime_ns]

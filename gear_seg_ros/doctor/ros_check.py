@@ -14,7 +14,8 @@ FIX = ("scripts/setup_ros.sh .venv (pip-installed Jazzy into this venv), or on a
 
 def checks(ctx: Context) -> list[Check]:
     try:
-        out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120)
+        out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120,
+                             check=False)
     except (OSError, subprocess.SubprocessError) as exc:
         return [Check("ros", "ROS 2 interfaces", WARN, f"could not run the probe: {exc}", FIX)]
     if out.returncode != 0:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Optional
 
 import numpy as np
 
@@ -26,16 +25,16 @@ class Tolerance:
     max_rel: dict[str, float] = field(default_factory=dict)  # output -> max abs diff / max |onnxruntime|
     mask_outputs: tuple[str, ...] = ()  # logits outputs scored as masks at `mask_threshold`
     mask_threshold: float = 0.0
-    min_mask_iou: Optional[float] = None  # the worst mask
-    min_mean_mask_iou: Optional[float] = None
+    min_mask_iou: float | None = None  # the worst mask
+    min_mean_mask_iou: float | None = None
     feature_outputs: tuple[str, ...] = ()  # scored by cosine similarity per row
-    min_cosine: Optional[float] = None
+    min_cosine: float | None = None
 
 
 # The stated tolerances (README, "Speed"). SAM 2 masks are logits > 0; the stability score reads them at 0 +- 0.7,
 # so a logit error under 0.5 cannot move a pixel across both bands; predicted IoUs are thresholded at 0.8 (0.02 is
 # a tenth of the distance between typical kept and dropped scores).
-SAM2_MASKS = dict(mask_outputs=("masks",), mask_threshold=0.0, min_mask_iou=0.90, min_mean_mask_iou=0.98)
+SAM2_MASKS = {"mask_outputs": ("masks",), "mask_threshold": 0.0, "min_mask_iou": 0.90, "min_mean_mask_iou": 0.98}
 TOLERANCES = {
     ("sam2", "decoder"): Tolerance(max_abs={"masks": 0.5, "iou_predictions": 0.02}, **SAM2_MASKS),
     # the encoder is judged by what it changes downstream: the ONNX Runtime decoder run on the engine's features
@@ -111,7 +110,7 @@ def compare(part: str, precision: str, reference: dict[str, np.ndarray], candida
     return CheckReport(part, precision, metrics, failures)
 
 
-def _limit(failures: list[str], name: str, what: str, value: float, limit: Optional[float], above: bool) -> None:
+def _limit(failures: list[str], name: str, what: str, value: float, limit: float | None, above: bool) -> None:
     if limit is None:
         return
     if (value > limit) if above else (value < limit):
