@@ -137,7 +137,7 @@ def test_tensorrt_runtime_on_a_machine_without_tensorrt(tmp_path, monkeypatch):
                                                       "decoder": "dec.engine",
                                                       "export_sha256": {"encoder": "e" * 64, "decoder": "d" * 64}}))
     monkeypatch.setitem(sys.modules, "tensorrt", None)
-    with pytest.raises(BackendUnavailableError, match="tensorrt-cu12.*runtime: onnxruntime"):
+    with pytest.raises(BackendUnavailableError, match="tensorrt-cu13.*runtime: onnxruntime"):
         OnnxSam2Segmenter(OnnxSam2SegmenterConfig(model_dir=str(model_dir), runtime="tensorrt"))
 
 

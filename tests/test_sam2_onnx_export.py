@@ -309,4 +309,4 @@ def test_export_trt_on_this_machine_stops_at_the_missing_tensorrt(exported, caps
     _, out, _ = exported
     monkeypatch.setitem(sys.modules, "tensorrt", None)  # as on any machine without TensorRT
     assert main(["export", "trt", "--onnx-dir", str(out), "--out", str(out.parent / "e")]) == 2
-    assert "tensorrt-cu12" in capsys.readouterr().err
+    assert "tensorrt-cu13" in capsys.readouterr().err

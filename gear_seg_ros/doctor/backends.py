@@ -8,7 +8,9 @@ from gear_seg_ros.doctor.core import FAIL, OK, Check, Context
 
 LOCK = "pip install -r requirements/cpu.txt (CUDA machine: pip install -r requirements/gpu.txt)"
 GPU_LOCK = "pip install -r requirements/gpu.txt"
-DAM_INSTALL = "pip install git+https://github.com/NVlabs/describe-anything (on a CUDA machine; README, GPU section)"
+DAM_COMMIT = "153ad3d33c29324e9197f565547c6bc8500da02d"  # the commit docker/Dockerfile.x86 installs
+DAM_INSTALL = (f"pip install --no-deps git+https://github.com/NVlabs/describe-anything@{DAM_COMMIT} (its dependencies "
+               "are pinned in requirements/gpu.txt; a CUDA machine)")
 # module -> (distribution names to read the version from, fix when it is missing)
 PACKAGES = {
     "cv2": (("opencv-python-headless", "opencv-python"), LOCK),
@@ -71,8 +73,8 @@ def import_row(stage: str, name: str, modules: list[str]) -> Check:
             problems.append(f"{mod} {what}")
             fix = PACKAGES.get(mod, ((), LOCK))[1]
             if mod == "dam" and installed(mod):
-                fix = ("install DAM's pinned stack (transformers 4.x, numpy<2): " + GPU_LOCK +
-                       "; or run DAM as a separate service")
+                fix = ("install the lock DAM's code imports under (transformers 4.57, numpy 1.26, pydantic 2.10): "
+                       + LOCK)
             fixes.append(fix)
             continue
         found.append(f"{mod} {version_of(mod, module)}")

@@ -9,8 +9,9 @@ from gear_seg_ros.doctor.backends import GPU_LOCK
 from gear_seg_ros.doctor.core import FAIL, OK, SKIP, WARN, Check, Context
 
 GPU_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider")
-TRT_INSTALL = "pip install tensorrt-cu12==10.16.1.11 (requirements/gpu.txt; JetPack ships it on a Jetson)"
-DRIVER_FIX = ("install the NVIDIA driver the GPU lock needs (README, GPU section); in Docker run with --gpus all "
+TRT_INSTALL = ("pip install -r requirements/gpu.txt (tensorrt-cu13 10.16, from pypi.nvidia.com); JetPack ships it on "
+               "a Jetson")
+DRIVER_FIX = ("install an NVIDIA driver >= 580 (CUDA 13, requirements/gpu.txt); in Docker run with --gpus all "
               "(x86) or --runtime nvidia (Jetson); or use config/cpu.yaml")
 # This project's machines have no GPU: only the "absent" answers of these checks have run there.
 NOT_RUN_NOTE = "TensorRT paths not yet run on a GPU by this project (README, 'Not yet verified')"

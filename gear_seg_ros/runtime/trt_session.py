@@ -25,8 +25,8 @@ def import_tensorrt():
         import tensorrt as trt
     except ImportError:
         raise BackendUnavailableError(
-            "TensorRT engines need the `tensorrt` Python package and an NVIDIA GPU (pip install tensorrt-cu12 on a "
-            "CUDA 12 machine; JetPack ships it on a Jetson); on a CPU-only machine run the ONNX files with "
+            "TensorRT engines need the `tensorrt` Python package and an NVIDIA GPU (pip install -r requirements/gpu.txt: "
+            "tensorrt-cu13 10.16 for CUDA 13; JetPack ships it on a Jetson); on a CPU-only machine run the ONNX files with "
             "onnxruntime instead (runtime: onnxruntime)") from None
     return trt
 
