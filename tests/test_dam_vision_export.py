@@ -12,7 +12,6 @@ import json
 import sys
 import types
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -127,20 +126,29 @@ def test_exported_encoder_replaces_dams_and_falls_back_for_plain_images(exported
         expected = model.encode_images_with_context(images.clone())
     calls = []
     original = model.encode_images_with_context
-    model.encode_images_with_context = lambda x: calls.append(len(x)) or original(x)
     encoder = ExportedVisionEncoder(out, "onnxruntime", ["CPUExecutionProvider"], None)
+    encoder.encode = lambda x: calls.append(("engine", len(x))) or type(encoder).encode(encoder, x)
     encoder.install(model)
     with torch.no_grad():
         got = model.encode_images_with_context(images.clone())
-    assert calls == []  # the ONNX session answered
+    assert calls == [("engine", 5)]  # the ONNX session answered for the whole batch
     assert got.shape == expected.shape and got.dtype == expected.dtype
     assert (got - expected).abs().max() < 1e-4
     plain = images.clone()
-    plain[2, 4:] = plain[2, :4]  # crop == full view: DAM encodes it without context, so must we
+    plain[[0, 2], 4:] = plain[[0, 2], :4]  # crop == full view: DAM encodes these without context, so must we
     with torch.no_grad():
-        fallback = model.encode_images_with_context(plain)
-    assert calls == [5]
-    assert fallback.shape == expected.shape
+        want = original(plain.clone())  # DAM's own method on the mixed batch
+        merged = model.encode_images_with_context(plain)
+    assert merged.shape == expected.shape and merged.dtype == expected.dtype
+    assert (merged - want).abs().max() < 1e-4  # plain ones through PyTorch, merged back in input order
+    assert (merged[[1, 3, 4]] - expected[[1, 3, 4]]).abs().max() < 1e-4
+    assert calls == [("engine", 5), ("engine", 3)]  # only the three focal-crop inputs went to the exported encoder
+    all_plain = images.clone()
+    all_plain[:, 4:] = all_plain[:, :4]
+    with torch.no_grad():
+        got = model.encode_images_with_context(all_plain)
+        want = model.get_mm_projector()(model.get_vision_tower()(all_plain[:, :4]))
+    assert calls == [("engine", 5), ("engine", 3)] and (got - want).abs().max() < 1e-5
     model.encode_images_with_context = original
 
 

@@ -24,7 +24,8 @@ def test_onnx_segmenter_unavailable_provider(tmp_path):
     from gear_seg_ros.segment.onnx_sam2 import OnnxSam2Segmenter
 
     (tmp_path / "metadata.json").write_text(json.dumps({
-        "image_size": 1024, "encoder": {"file": "e.onnx"}, "decoder": {"file": "d.onnx"}}))
+        "image_size": 1024, "encoder": {"file": "e.onnx", "sha256": "e" * 64},
+        "decoder": {"file": "d.onnx", "sha256": "d" * 64}}))
     (tmp_path / "e.onnx").write_bytes(b"")
     (tmp_path / "d.onnx").write_bytes(b"")
     with pytest.raises(BackendUnavailableError, match="CPUExecutionProvider"):
@@ -99,7 +100,8 @@ def test_trt_without_tensorrt_is_a_clear_error(tmp_path, monkeypatch):
 def _fake_export(folder):
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "metadata.json").write_text(json.dumps({
-        "image_size": 1024, "encoder": {"file": "e.onnx"}, "decoder": {"file": "d.onnx"}}))
+        "image_size": 1024, "encoder": {"file": "e.onnx", "sha256": "e" * 64},
+        "decoder": {"file": "d.onnx", "sha256": "d" * 64}}))
     return folder
 
 
@@ -132,7 +134,8 @@ def test_tensorrt_runtime_on_a_machine_without_tensorrt(tmp_path, monkeypatch):
     for name in ("enc.engine", "dec.engine"):
         (engines / name).write_bytes(b"")
     (engines / "engines.json").write_text(json.dumps({"kind": "sam2", "encoder": "enc.engine",
-                                                      "decoder": "dec.engine"}))
+                                                      "decoder": "dec.engine",
+                                                      "export_sha256": {"encoder": "e" * 64, "decoder": "d" * 64}}))
     monkeypatch.setitem(sys.modules, "tensorrt", None)
     with pytest.raises(BackendUnavailableError, match="tensorrt-cu13.*runtime: onnxruntime"):
         OnnxSam2Segmenter(OnnxSam2SegmenterConfig(model_dir=str(model_dir), runtime="tensorrt"))

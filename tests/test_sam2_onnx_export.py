@@ -218,3 +218,95 @@ def test_bench_report_runs_the_three_comparisons_in_one_run(tmp_path):
     assert markdown in proc.stdout
     for heading in ("| stage | median | p90 |", "| variant | time | per mask |", "| generator | time | masks |"):
         assert heading in markdown
+
+
+class OrtStandInBackend:
+    """TensorRT cannot exist on these machines: this stand-in "builds" an engine by copying the ONNX file and runs it
+    with ONNX Runtime, FP16 "engines" with their outputs rounded to float16; `broken` names (ONNX stem, precision)
+    pairs whose engine is off by 3 logits / 0.05 IoU, as a badly degraded FP16 decoder would be."""
+
+    version, gpu = "stand-in", "cpu-stand-in"
+
+    def __init__(self, broken=()):
+        self.broken, self.built = set(broken), []
+
+    def build(self, onnx_path, engine_path, fp16, workspace_gb, shapes):
+        import shutil
+
+        shutil.copy(onnx_path, engine_path)
+        self.built.append(engine_path.name)
+
+    def runner(self, engine_path):
+        from gear_seg_ros.export.engine_probe import ort_runner
+
+        run = ort_runner(engine_path)
+        stem, precision = engine_path.name.split(".")[0], "fp16" if ".fp16." in engine_path.name else "fp32"
+
+        def engine(feed):
+            out = run(feed)
+            if precision == "fp16":
+                out = {k: v.astype(np.float16).astype(np.float32) for k, v in out.items()}
+            if (stem, precision) in self.broken:
+                out = {k: v + (3.0 if k == "masks" else 0.05) for k, v in out.items()}
+            return out
+
+        return engine
+
+
+def test_engine_check_on_the_real_export(exported):
+    from gear_seg_ros.export.engine_check import TOLERANCES, compare
+    from gear_seg_ros.export.engine_probe import EngineProbe, ort_runner
+
+    _, out, meta = exported
+    probe = EngineProbe(out, meta, (1, 64, 64))
+    ref = probe.reference("decoder")
+    assert ref["masks"].shape == (64, 3, 256, 256) and ref["iou_predictions"].shape == (64, 3)
+    same = probe.candidate("decoder", ort_runner(out / meta["decoder"]["file"]))
+    assert compare("decoder", "fp32", ref, same, TOLERANCES[("sam2", "decoder")]).metrics["masks"]["max_abs_diff"] == 0
+    fp16 = OrtStandInBackend().runner(_copy_as(out, "mask_decoder", "fp16"))
+    report = compare("decoder", "fp16", ref, probe.candidate("decoder", fp16), TOLERANCES[("sam2", "decoder")])
+    m = report.metrics["masks"]
+    assert 0 < m["max_abs_diff"] < 0.5 and m["mask_iou_mean"] > 0.98, report.as_dict()  # FP16 rounding only
+
+
+def _copy_as(out, stem, precision):
+    import shutil
+
+    target = out.parent / f"{stem}.x.{precision}.engine"
+    shutil.copy(out / f"{stem}.onnx", target)
+    return target
+
+
+def test_export_trt_builds_fp32_where_fp16_misses_and_records_it(exported, tmp_path):
+    from gear_seg_ros.export.engine_check import EngineCheckError
+    from gear_seg_ros.export.trt import build_engines
+    from gear_seg_ros.runtime.trt_session import load_engine_index
+
+    _, out, meta = exported
+    backend = OrtStandInBackend(broken={("mask_decoder", "fp16")})
+    index = build_engines(out, tmp_path / "engines", opt_batch=64, max_batch=64, backend=backend)
+    assert index["precision"] == {"encoder": "fp16", "decoder": "fp32"}
+    assert [r["passed"] for r in index["checks"]["decoder"]] == [False, True]
+    assert "masks: max abs difference" in index["checks"]["decoder"][0]["failures"][0]
+    assert index["export_sha256"] == {p: meta[p]["sha256"] for p in ("encoder", "decoder")}
+    assert [n.split(".")[0] + "." + n.split(".")[4] for n in backend.built] == [
+        "image_encoder.fp16", "mask_decoder.fp16", "mask_decoder.fp32"]
+    on_disk = load_engine_index(tmp_path / "engines", out, ("encoder", "decoder"))
+    assert on_disk["decoder"].endswith(index["decoder"]) and ".fp32." in index["decoder"]
+
+    before = (tmp_path / "engines" / "engines.json").read_text()
+    with pytest.raises(EngineCheckError, match="refusing the decoder engine"):
+        build_engines(out, tmp_path / "engines", opt_batch=64, max_batch=64,
+                      backend=OrtStandInBackend(broken={("mask_decoder", "fp16"), ("mask_decoder", "fp32")}))
+    assert (tmp_path / "engines" / "engines.json").read_text() == before  # the refused build changes nothing
+
+
+def test_export_trt_on_this_machine_stops_at_the_missing_tensorrt(exported, capsys, monkeypatch):
+    import sys
+
+    from gear_seg_ros.cli.main import main
+
+    _, out, _ = exported
+    monkeypatch.setitem(sys.modules, "tensorrt", None)  # as on any machine without TensorRT
+    assert main(["export", "trt", "--onnx-dir", str(out), "--out", str(out.parent / "e")]) == 2
+    assert "tensorrt-cu13" in capsys.readouterr().err

@@ -48,14 +48,17 @@ def register(sub) -> None:
     t.add_argument("--onnx-dir", default=DEFAULT_OUT, metavar="DIR", help="folder of `export sam2` or `export "
                                                                           "dam-vision` (default: %(default)s)")
     t.add_argument("--out", metavar="DIR", help="engine folder (default: ONNX_DIR/engines)")
-    t.add_argument("--fp16", dest="fp16", action="store_true", default=True, help="FP16 engines (default)")
-    t.add_argument("--no-fp16", dest="fp16", action="store_false", help="FP32 engines")
+    t.add_argument("--fp16", dest="fp16", action="store_true", default=True,
+                   help="FP16 engines where they match ONNX Runtime within tolerance, FP32 elsewhere (default)")
+    t.add_argument("--no-fp16", dest="fp16", action="store_false", help="FP32 engines only")
     t.add_argument("--max-batch", "--max-prompts", dest="max_batch", type=_positive_int,
                    help="largest batch: SAM 2 prompts (default 1024) or DAM masks (default 16)")
     t.add_argument("--opt-batch", "--opt-prompts", dest="opt_batch", type=_positive_int,
                    help="batch the engine is tuned for (default: SAM 2 256, DAM 8)")
     t.add_argument("--workspace-gb", type=float, default=4.0)
     t.add_argument("--force", action="store_true", help="rebuild even when a cached engine matches")
+    t.add_argument("--no-check", dest="check", action="store_false",
+                   help="skip the comparison with ONNX Runtime (engines.json then records no check)")
     t.set_defaults(func=run_trt)
 
 
@@ -99,6 +102,7 @@ def run_trt(args) -> int:
     from gear_seg_ros.export.trt import build_engines
 
     result = build_engines(args.onnx_dir, args.out, fp16=args.fp16, workspace_gb=args.workspace_gb,
-                           opt_batch=args.opt_batch, max_batch=args.max_batch, force=args.force)
+                           opt_batch=args.opt_batch, max_batch=args.max_batch, force=args.force,
+                           check=args.check)
     print(json.dumps(result, indent=2))
     return 0

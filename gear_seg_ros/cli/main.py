@@ -8,7 +8,7 @@ import sys
 
 from gear_seg_ros.errors import GearSegError
 
-SUBCOMMANDS = ("segment_cmd", "bench_cmd", "bag_cmd", "eval_cmd", "engine_cmd", "export_cmd")
+SUBCOMMANDS = ("segment_cmd", "bench_cmd", "bag_cmd", "eval_cmd", "engine_cmd", "export_cmd", "doctor_cmd")
 
 
 def build_parser() -> argparse.ArgumentParser:

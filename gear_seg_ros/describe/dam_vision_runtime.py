@@ -2,8 +2,9 @@
 
 `install()` replaces the loaded model's `encode_images_with_context` with a call into the exported encoder
 (gear_seg_ros/export/dam_vision.py), in batches no larger than the engine's profile allows. DAM treats an input whose
-crop equals its full view as a plain image (no context); the export assumes focal-crop pairs, so such a batch goes
-to DAM's own PyTorch method instead.
+crop equals its full view as a plain image (no context); the export assumes focal-crop pairs, so only those inputs
+go through DAM's PyTorch vision tower and projector (what DAM computes for them), the rest through the exported
+encoder, merged back in input order.
 """
 from __future__ import annotations
 
@@ -64,10 +65,9 @@ class ExportedVisionEncoder:
         return torch.cat(chunks).to(device=images.device, dtype=images.dtype)
 
     def install(self, llava_model) -> None:
-        """Route the model's encode_images_with_context through this encoder (plain-image batches stay on torch)."""
+        """Route the model's encode_images_with_context through this encoder (plain images stay on torch)."""
         import torch
 
-        original = llava_model.encode_images_with_context
         provider = llava_model.get_context_provider()
         always_context = bool(getattr(provider, "treat_image_as_cimage", False))
 
@@ -75,7 +75,20 @@ class ExportedVisionEncoder:
             has_context = torch.any((images[:, :4] != images[:, 4:]).flatten(start_dim=1), dim=1)
             if always_context or bool(has_context.all()):
                 return self.encode(images)
-            return original(images)
+            # DAM's own method on plain inputs alone would run its context provider on an empty batch; for them it
+            # computes only vision tower + projector, so that is what runs here, in PyTorch
+            plain = plain_features(images[~has_context])
+            if not bool(has_context.any()):
+                return plain
+            focal = self.encode(images[has_context])  # every input is encoded on its own: merge back in order
+            merged = focal.new_empty((images.shape[0], *focal.shape[1:]))
+            merged[has_context] = focal
+            merged[~has_context] = plain.to(dtype=focal.dtype, device=focal.device)
+            return merged
+
+        def plain_features(images):
+            feats = llava_model.get_vision_tower()(images[:, :4])
+            return llava_model.get_mm_projector()(feats.to(images.device))
 
         llava_model.encode_images_with_context = encode_images_with_context
         log.info("DAM vision encoder: %s (%s)", self.runtime, getattr(self.session, "path", "onnx"))

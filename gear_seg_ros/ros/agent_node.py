@@ -83,6 +83,14 @@ class GearSegAgentNode(LifecycleNode):
 
         try:
             self._params, config = node_params.read(self)
+            from gear_seg_ros.doctor import failures, run_checks  # the checks of `gear-seg doctor`, same messages
+
+            failed = failures(run_checks(config, ros=False, progress=self.get_logger().info))
+            for row in failed:
+                self.get_logger().error(f"doctor: {row.line()}")
+            if failed:
+                self.get_logger().error(f"configure failed: {len(failed)} doctor check(s) failed (gear-seg doctor)")
+                return FAILURE
             t0 = time.monotonic()
             self._agent = GearSegAgent(config).load()
         except GearSegError as exc:
