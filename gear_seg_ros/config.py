@@ -214,6 +214,9 @@ class TrackerConfig(_Section):
     leave_ratio: float = Field(0.3, ge=0.0, lt=1.0,
                                description="LOST (left the image) when the mask touches the border and its area is "
                                            "below this fraction of its area when it last lay fully inside")
+    appearance_sigma: float = Field(
+        40.0, gt=0.0, le=1000.0, description="colour levels: score term exp(-|mean colour - the track's mean colour| "
+                                             "/ sigma); catches a target replaced by something else")
     reassociate_iou: float = Field(0.5, gt=0.0, le=1.0, description="snap a track to the best segmenter proposal "
                                                                     "of a new perception when their IoU reaches this")
     depth_band_rel: float = Field(0.0, ge=0.0, le=10.0,

@@ -8,7 +8,8 @@ Inputs (relative, remappable): image (sensor_msgs/Image) or image/compressed, de
 instruction (std_msgs/String). Services: ~/segment (gear_seg_msgs/Segment), ~/enable (std_srvs/SetBool).
 Action: ~/segment (gear_seg_msgs/Segment, feedback = stage). Outputs: ~/result (every answer, failures
 included), ~/grasp_targets (only successful answers with at least one target: what a grasp planner subscribes),
-~/target_mask (mono8 union, header = source frame's), ~/debug_image, ~/descriptions (each newly perceived frame).
+~/target_mask (mono8 union, header = source frame's), ~/debug_image, ~/descriptions (each newly perceived frame),
+~/tracked_targets (the answer's targets followed on every new frame, see tracking.py; ~/stop_tracking ends it).
 """
 from __future__ import annotations
 
@@ -53,6 +54,8 @@ class GearSegAgentNode(LifecycleNode):
         self._agent: Any = None
         self._params: node_params.NodeParams | None = None
         self._pipeline: Pipeline | None = None
+        self._tracker: Any = None
+        self._tracking: Any = None
         self._worker: Worker | None = None
         self._inputs: list = []
         self._servers: list = []
@@ -71,6 +74,10 @@ class GearSegAgentNode(LifecycleNode):
             self._params, config = node_params.read(self)
             t0 = time.monotonic()
             self._agent = GearSegAgent(config).load()
+            if config.tracker.enabled:
+                from gear_seg_ros.track import build_tracker
+
+                self._tracker = build_tracker(config.tracker, config.base_dir)
         except GearSegError as exc:
             self.get_logger().error(f"configure failed: {exc}")
             return FAILURE
@@ -114,6 +121,10 @@ class GearSegAgentNode(LifecycleNode):
                                     goal_callback=lambda _goal: GoalResponse.ACCEPT,
                                     cancel_callback=lambda _goal: CancelResponse.ACCEPT,
                                     callback_group=self._request_group)
+        if self._tracker is not None:
+            from gear_seg_ros.ros.tracking import Tracking
+
+            self._tracking = pipe.tracking = Tracking(self, self._tracker, pipe, RESULT_QOS, self._request_group)
         idle = pipe.perceive_newest if p.policy == "continuous" else None
         self._worker = Worker(pipe.answer, idle)
         self._worker.start()
@@ -129,7 +140,7 @@ class GearSegAgentNode(LifecycleNode):
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._release()
-        self._agent = None
+        self._agent = self._tracker = None
         return SUCCESS
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -138,6 +149,9 @@ class GearSegAgentNode(LifecycleNode):
     def _release(self) -> None:
         if self._worker is not None:
             self._worker.stop()
+        if self._tracking is not None:
+            self._tracking.close()
+            self._tracking = None
         for sub in self._inputs:
             self.destroy_subscription(sub)
         for srv in self._servers:
@@ -230,6 +244,8 @@ class GearSegAgentNode(LifecycleNode):
         if not pubs:
             return
         pubs["result"].publish(msg)
+        if self._tracking is not None:
+            self._tracking.on_answer(image, r, msg)
         if not msg.success or r is None:
             return
         pubs["target_mask"].publish(msg.union_mask)

@@ -43,6 +43,7 @@ class Pipeline:
         self.camera_info: Any = None
         self.enabled = params.enable
         self.perceived = 0
+        self.tracking: Any = None  # ros/tracking.py Tracking, when the tracker is enabled
         self._warned: set[str] = set()
         self._warn_lock = threading.Lock()
 
@@ -56,6 +57,8 @@ class Pipeline:
             except InvalidImageError as exc:
                 self.warn_once(self._input_problem(exc))
         self.frames.push(Frame(msg, stamp_ns(msg.header.stamp), frame_key(msg.header)))
+        if self.tracking is not None:
+            self.tracking.on_frame(msg, compressed)
 
     def on_depth(self, msg: Any) -> None:
         self.depths.append(msg)
@@ -153,6 +156,8 @@ class Pipeline:
         perception, computed = self.agent.ensure_perceived(image, frame.key, progress)
         if computed:
             self.out.publish_descriptions(descriptions_msg(frame.msg.header, perception))
+            if self.tracking is not None:
+                self.tracking.on_perception(frame.stamp_ns, image, perception)
         return image, perception, computed
 
     def _input_problem(self, exc: Exception) -> str:

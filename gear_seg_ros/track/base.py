@@ -47,6 +47,7 @@ class _Track:
     area: int
     inner_area: int  # area when the mask last lay fully inside the image
     depth_m: float = float("nan")
+    colour: np.ndarray | None = None  # mean RGB inside the mask, a slow running average over tracked frames
     state: int = TRACKED
     score: float = 1.0
     low_frames: int = 0
@@ -97,6 +98,7 @@ class Tracker(ABC):
             t = _Track(self._next_id, int(source), m.copy(), box, area, area)
             if depth is not None:
                 t.depth_m = mk.median_depth(m, depth, box)
+            t.colour = _mean_colour(image, m, box)
             if area < self.cfg.min_area_px:
                 t.state, t.reason = LOST, f"mask smaller than tracker.min_area_px={self.cfg.min_area_px}"
             self._next_id += 1
@@ -122,7 +124,7 @@ class Tracker(ABC):
         predicted = self._propagate(image, depth, self._tracks)
         t1 = time.perf_counter()
         for t, (mask, score) in zip(self._tracks, predicted):
-            self._settle(t, mask, score, depth)
+            self._settle(t, mask, score, image, depth)
         if proposals:
             self._reassociate(proposals)
         self._commit(image, depth, self._tracks)
@@ -151,7 +153,8 @@ class Tracker(ABC):
         """Called with the final masks of this frame (after re-association)."""
 
     # ---- shared steps ------------------------------------------------------------------------------------------
-    def _settle(self, t: _Track, mask: np.ndarray, score: float, depth: np.ndarray | None) -> None:
+    def _settle(self, t: _Track, mask: np.ndarray, score: float, image: np.ndarray,
+                depth: np.ndarray | None) -> None:
         cfg, hw = self.cfg, self._hw
         t.frames += 1
         t.reason, t.snapped = "", False
@@ -164,6 +167,9 @@ class Tracker(ABC):
         score = float(np.clip(score, 0.0, 1.0))
         if area and t.area:
             score *= min(area / t.area, t.area / area)  # a sudden area change is a bad sign
+        colour = _mean_colour(image, mask, box) if area else None
+        if colour is not None and t.colour is not None:
+            score *= float(np.exp(-np.linalg.norm(colour - t.colour) / np.sqrt(3) / cfg.appearance_sigma))
         touches = box[0] <= 0 or box[1] <= 0 or box[2] >= hw[1] or box[3] >= hw[0]
         if area < cfg.min_area_px:
             t.state, t.reason = LOST, f"area {area} px below tracker.min_area_px={cfg.min_area_px}"
@@ -178,6 +184,8 @@ class Tracker(ABC):
                 t.reason = f"score below tracker.min_score={cfg.min_score} for {t.low_frames} frames"
         else:
             t.state, t.low_frames = TRACKED, 0
+            if colour is not None:
+                t.colour = colour if t.colour is None else 0.9 * t.colour + 0.1 * colour
         if not touches:
             t.inner_area = area
         if area:
@@ -208,7 +216,14 @@ class Tracker(ABC):
             t, (p, pbox) = live[i], props[j]
             t.mask, t.box, t.area = p.copy(), pbox, int(np.count_nonzero(p))
             t.state, t.low_frames, t.score, t.snapped = TRACKED, 0, max(t.score, v), True
+            t.colour = None  # the snapped mask defines the object's colour from the next frame on
             t.reason = f"re-associated with a segmenter proposal (IoU {v:.2f})"
+
+
+def _mean_colour(image: np.ndarray, mask: np.ndarray, box: mk.Box) -> np.ndarray | None:
+    x0, y0, x1, y1 = box
+    pixels = image[y0:y1, x0:x1][mask[y0:y1, x0:x1]]
+    return pixels.mean(axis=0) if len(pixels) else None
 
 
 def _check_image(image: Any) -> np.ndarray:

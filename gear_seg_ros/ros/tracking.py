@@ -1,0 +1,224 @@
+"""Tracking in the node: after a successful answer, its targets are followed on every new colour frame.
+
+The image callback only parks the newest frame (O(1)); the tracker runs on its own thread, so neither the image
+callback nor the perception worker waits for it. A frame that arrives while the tracker is busy replaces the
+parked one (newest wins) and is counted in `dropped`. Output: ~/tracked_targets (gear_seg_msgs/SegmentationResult,
+targets with track_id / tracking_state / track_score, header = the tracked frame's). ~/stop_tracking
+(std_srvs/Trigger) ends tracking; a new answer replaces the targets (an answer without targets stops tracking).
+A new perception of a later frame re-associates the tracks with its proposals (carried onto the current frame).
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from gear_seg_msgs.msg import GraspTarget, SegmentationResult
+from std_srvs.srv import Trigger
+
+from gear_seg_ros.errors import GearSegError
+from gear_seg_ros.ros import conversions
+from gear_seg_ros.ros.depth3d import mask_centroid_3d
+from gear_seg_ros.ros.messages import roi
+from gear_seg_ros.track import LOST, PREDICTED, TRACKED
+from gear_seg_ros.track.carry import carry_masks
+
+
+@dataclass
+class _Session:
+    instruction: str
+    mode: str
+    start_ns: int
+    scores: dict[int, float]
+    descriptions: dict[int, str]
+    frames: int = 0
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+class Tracking:
+    def __init__(self, node: Any, tracker: Any, pipeline: Any, qos: Any, callback_group: Any = None) -> None:
+        self.node, self.tracker, self.pipeline, self.log = node, tracker, pipeline, node.get_logger()
+        self.pub = node.create_publisher(SegmentationResult, "~/tracked_targets", qos)
+        self.srv = node.create_service(Trigger, "~/stop_tracking", self._on_stop, callback_group=callback_group)
+        self._lock = threading.Lock()  # the tracker and the session
+        self._cv = threading.Condition()
+        self._pending: tuple[Any, bool] | None = None
+        self._proposals: tuple[int, np.ndarray, list] | None = None
+        self._session: _Session | None = None
+        self._closing = False
+        self.received = self.dropped = self.updates = 0
+        self._thread = threading.Thread(target=self._run, name="gear_seg_tracker", daemon=True)
+        self._thread.start()
+
+    @property
+    def active(self) -> bool:
+        return self._session is not None
+
+    # ---- inputs ------------------------------------------------------------------------------------------------
+    def on_frame(self, msg: Any, compressed: bool = False) -> None:
+        """Image callback: park the newest frame for the tracker thread."""
+        if self._session is None:
+            return
+        with self._cv:
+            self.received += 1
+            if self._pending is not None:
+                self.dropped += 1
+            self._pending = (msg, compressed)
+            self._cv.notify()
+
+    def on_answer(self, image: np.ndarray | None, r: Any, msg: Any) -> None:
+        """Worker thread, after an answer was published: its targets replace the tracked ones."""
+        if image is None or r is None:
+            return
+        if not (msg.success and r.masks):
+            n = self.stop()
+            if n:
+                self.log.info(f"tracking stopped: the new answer has no targets ({n} tracks ended)")
+            return
+        stamp = _stamp_ns(msg.header.stamp)
+        depth, _ = self._depth(stamp, image.shape[:2])
+        with self._lock:
+            try:
+                states = self.tracker.start(image, r.masks, list(r.ids), depth)
+            except GearSegError as exc:
+                self.log.warning(f"tracking not started: {exc}")
+                self._session = None
+                return
+            self._session = _Session(r.instruction, r.mode, stamp, dict(zip(r.ids, r.scores)), dict(r.descriptions))
+        with self._cv:
+            self._pending, self._proposals = None, None
+        self._publish(msg.header, states, depth, 0.0)
+
+    def on_perception(self, stamp_ns: int, image: np.ndarray, perception: Any) -> None:
+        """A frame was perceived (continuous policy or a request): its proposals re-associate the tracks."""
+        session = self._session
+        if session is not None and stamp_ns > session.start_ns:
+            with self._cv:
+                self._proposals = (stamp_ns, image, [m.mask for m in perception.masks])
+
+    def stop(self) -> int:
+        with self._lock:
+            n = self.tracker.stop() if self._session is not None else 0
+            self._session = None
+        with self._cv:
+            self._pending, self._proposals = None, None
+        return n
+
+    def close(self) -> None:
+        self.stop()
+        with self._cv:
+            self._closing = True
+            self._cv.notify()
+        self._thread.join(5.0)
+        self.node.destroy_service(self.srv)
+        self.node.destroy_publisher(self.pub)
+
+    def _on_stop(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        n = self.stop()
+        response.success = True
+        response.message = f"stopped tracking {n} targets" if n else "was not tracking"
+        return response
+
+    # ---- tracker thread ----------------------------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while self._pending is None and not self._closing:
+                    self._cv.wait(0.5)
+                if self._closing:
+                    return
+                (msg, compressed), self._pending = self._pending, None
+                proposals, self._proposals = self._proposals, None
+            try:
+                self._step(msg, compressed, proposals)
+            except GearSegError as exc:
+                self.pipeline.warn_once(f"tracking: {exc}")
+            except Exception as exc:  # noqa: BLE001 - the tracker thread must outlive any one frame
+                self.log.error(f"tracking failed on a frame: {type(exc).__name__}: {exc}")
+
+    def _step(self, msg: Any, compressed: bool, proposals: tuple | None) -> None:
+        t0 = time.monotonic()
+        stamp = _stamp_ns(msg.header.stamp)
+        session = self._session
+        if session is None or stamp <= session.start_ns:
+            return
+        image = conversions.compressed_to_rgb(msg) if compressed else conversions.image_to_rgb(msg)
+        depth, _ = self._depth(stamp, image.shape[:2])
+        props = None
+        if proposals is not None:
+            p_stamp, p_image, p_masks = proposals
+            props = p_masks if p_stamp == stamp else carry_masks(p_image, image, p_masks)
+        with self._lock:
+            if self._session is not session:
+                return  # replaced or stopped meanwhile
+            states = self.tracker.update(image, depth, props)
+            if not self.tracker.active:
+                self._session = None
+        self.updates += 1
+        session.frames += 1
+        self._publish(msg.header, states, depth, time.monotonic() - t0, session)
+        if self._session is None and states:
+            reasons = "; ".join(f"track {s.track_id}: {s.reason}" for s in states if s.state == LOST)
+            self.log.info(f"tracking ended after {session.frames} frames: every target lost ({reasons})")
+
+    # ---- outputs -----------------------------------------------------------------------------------------------
+    def _depth(self, stamp_ns: int, hw: tuple[int, int]) -> tuple[np.ndarray | None, Any]:
+        """Depth (metres) paired with the frame within sync_tolerance_s, and camera_info; (None, None) if none."""
+        p = self.pipeline
+        if not p.params.use_depth or p.camera_info is None:
+            return None, None
+        depth = min(list(p.depths), key=lambda d: abs(_stamp_ns(d.header.stamp) - stamp_ns), default=None)
+        if depth is None or abs(_stamp_ns(depth.header.stamp) - stamp_ns) / 1e9 > p.params.sync_tolerance_s:
+            return None, None
+        try:
+            metres = conversions.depth_to_metres(depth)
+        except GearSegError as exc:
+            p.warn_once(f"tracking without depth: {exc}")
+            return None, None
+        return (metres, p.camera_info) if metres.shape == hw else (None, None)
+
+    def _publish(self, header: Any, states: list, depth: np.ndarray | None, seconds: float,
+                 session: _Session | None = None) -> None:
+        session = session or self._session
+        if session is None:
+            return
+        info = self.pipeline.camera_info if depth is not None else None
+        out = SegmentationResult(header=header, instruction=session.instruction, mode=session.mode, success=True,
+                                 confidence=float("nan"))
+        counts = {name: sum(s.state == v for s in states) for name, v in
+                  (("tracked", TRACKED), ("predicted", PREDICTED), ("lost", LOST))}
+        out.message = "tracking: " + ", ".join(f"{v} {k}" for k, v in counts.items())
+        out.selected_ids = [int(s.source_id) for s in states]
+        union = np.zeros(states[0].mask.shape, bool) if states else np.zeros((0, 0), bool)
+        for s in states:
+            out.targets.append(self._target(header, s, session, depth, info))
+            if s.state != LOST:
+                union |= s.mask
+        out.union_mask = conversions.mask_to_image(union, header)
+        timings = {**{k: float(v) for k, v in self.tracker.last_timings.items()}, "node_track_s": float(seconds)}
+        out.stage_names, out.stage_seconds = list(timings), list(timings.values())
+        self.pub.publish(out)
+
+    @staticmethod
+    def _target(header: Any, s: Any, session: _Session, depth: np.ndarray | None, info: Any) -> GraspTarget:
+        t = GraspTarget(id=int(s.source_id), mask=conversions.mask_to_image(s.mask, header), box=roi(s.box),
+                        score=float(session.scores.get(s.source_id, 0.0)),
+                        description=session.descriptions.get(s.source_id, ""),
+                        track_id=int(s.track_id), tracking_state=int(s.state), track_score=float(s.score))
+        x0, y0, x1, y1 = s.box
+        vs, us = np.nonzero(s.mask[y0:y1, x0:x1])
+        t.centroid_u = float(us.mean() + x0) if us.size else math.nan
+        t.centroid_v = float(vs.mean() + y0) if vs.size else math.nan
+        if depth is not None and info is not None and us.size:
+            c = mask_centroid_3d(s.mask, depth, info.k)
+            if c.valid:
+                t.centroid_3d.x, t.centroid_3d.y, t.centroid_3d.z = c.x, c.y, c.z
+                t.centroid_3d_valid, t.depth_pixels = True, c.n_pixels
+        return t
+
+
+def _stamp_ns(stamp: Any) -> int:
+    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
