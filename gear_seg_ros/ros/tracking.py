@@ -168,10 +168,18 @@ class Tracking:
     def _depth(self, stamp_ns: int, hw: tuple[int, int]) -> tuple[np.ndarray | None, Any]:
         """Depth (metres) paired with the frame within sync_tolerance_s, and camera_info; (None, None) if none."""
         p = self.pipeline
-        if not p.params.use_depth or p.camera_info is None:
+        if not p.params.use_depth:
             return None, None
-        depth = min(list(p.depths), key=lambda d: abs(_stamp_ns(d.header.stamp) - stamp_ns), default=None)
-        if depth is None or abs(_stamp_ns(depth.header.stamp) - stamp_ns) / 1e9 > p.params.sync_tolerance_s:
+        tol = p.params.sync_tolerance_s
+        deadline = time.monotonic() + tol + 0.05  # a depth image may still be on its way for a fresh frame
+        while True:
+            depth = min(list(p.depths), key=lambda d: abs(_stamp_ns(d.header.stamp) - stamp_ns), default=None)
+            if depth is not None and abs(_stamp_ns(depth.header.stamp) - stamp_ns) / 1e9 <= tol:
+                break
+            if time.monotonic() > deadline:
+                return None, None
+            time.sleep(0.005)
+        if p.camera_info is None:
             return None, None
         try:
             metres = conversions.depth_to_metres(depth)

@@ -89,10 +89,14 @@ class OpticalFlowTracker(Tracker):
                 # nearest, not linear: a depth edge must not blend two surfaces into a depth neither has
                 came = cv2.remap(self._prev_depth, mx, my, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
                                  borderValue=np.nan)
-                z = depth[ry0:ry1, rx0:rx1]
                 with np.errstate(invalid="ignore"):
-                    jump = np.abs(z - came) > np.maximum(jump_rel * came, jump_min)  # NaN (no reading) -> False
-                warped &= ~jump
+                    diff = depth[ry0:ry1, rx0:rx1] - came  # NaN where either frame has no reading
+                    both = warped & np.isfinite(diff)
+                    if both.any():
+                        # the camera's own motion moves the whole target's depth: measure jumps from that shift
+                        jump = np.abs(diff - np.median(diff[both])) > np.maximum(jump_rel * came, jump_min)
+                        if np.count_nonzero(jump & warped) < 0.5 * np.count_nonzero(warped):  # else: trust flow
+                            warped &= ~jump
             mask = np.zeros((h, w), bool)
             mask[ry0:ry1, rx0:rx1] = warped
             if warped.any():
