@@ -20,9 +20,10 @@ from gear_seg_msgs.msg import GraspTarget, SegmentationResult
 from std_srvs.srv import Trigger
 
 from gear_seg_ros.errors import GearSegError
+from gear_seg_ros.geometry.grasp_pose import grasp_pose
 from gear_seg_ros.ros import conversions
 from gear_seg_ros.ros.depth3d import mask_centroid_3d
-from gear_seg_ros.ros.messages import roi
+from gear_seg_ros.ros.messages import fill_pose, roi
 from gear_seg_ros.track import LOST, PREDICTED, TRACKED
 from gear_seg_ros.track.carry import carry_masks
 
@@ -58,15 +59,15 @@ class Tracking:
         return self._session is not None
 
     # ---- inputs ------------------------------------------------------------------------------------------------
-    def on_frame(self, msg: Any, compressed: bool = False) -> None:
-        """Image callback: park the newest frame for the tracker thread."""
+    def on_frame(self, frame: Any, compressed: bool = False) -> None:
+        """Image callback: park the newest frame (worker.Frame, depth paired at capture) for the tracker thread."""
         if self._session is None:
             return
         with self._cv:
             self.received += 1
             if self._pending is not None:
                 self.dropped += 1
-            self._pending = (msg, compressed)
+            self._pending = (frame, compressed)
             self._cv.notify()
 
     def on_answer(self, image: np.ndarray | None, r: Any, msg: Any) -> None:
@@ -79,7 +80,8 @@ class Tracking:
                 self.log.info(f"tracking stopped: the new answer has no targets ({n} tracks ended)")
             return
         stamp = _stamp_ns(msg.header.stamp)
-        depth, _ = self._depth(stamp, image.shape[:2])
+        frame = self.pipeline.frames.find(stamp)
+        depth, info = self._depth(frame, image.shape[:2], wait=False)
         with self._lock:
             try:
                 states = self.tracker.start(image, r.masks, list(r.ids), depth)
@@ -90,7 +92,7 @@ class Tracking:
             self._session = _Session(r.instruction, r.mode, stamp, dict(zip(r.ids, r.scores)), dict(r.descriptions))
         with self._cv:
             self._pending, self._proposals = None, None
-        self._publish(msg.header, states, depth, 0.0)
+        self._publish(msg.header, states, depth, info, 0.0)
 
     def on_perception(self, stamp_ns: int, image: np.ndarray, perception: Any) -> None:
         """A frame was perceived (continuous policy or a request): its proposals re-associate the tracks."""
@@ -130,23 +132,23 @@ class Tracking:
                     self._cv.wait(0.5)
                 if self._closing:
                     return
-                (msg, compressed), self._pending = self._pending, None
+                (frame, compressed), self._pending = self._pending, None
                 proposals, self._proposals = self._proposals, None
             try:
-                self._step(msg, compressed, proposals)
+                self._step(frame, compressed, proposals)
             except GearSegError as exc:
                 self.pipeline.warn_once(f"tracking: {exc}")
             except Exception as exc:  # noqa: BLE001 - the tracker thread must outlive any one frame
                 self.log.error(f"tracking failed on a frame: {type(exc).__name__}: {exc}")
 
-    def _step(self, msg: Any, compressed: bool, proposals: tuple | None) -> None:
+    def _step(self, frame: Any, compressed: bool, proposals: tuple | None) -> None:
         t0 = time.monotonic()
-        stamp = _stamp_ns(msg.header.stamp)
+        msg, stamp = frame.msg, frame.stamp_ns
         session = self._session
         if session is None or stamp <= session.start_ns:
             return
         image = conversions.compressed_to_rgb(msg) if compressed else conversions.image_to_rgb(msg)
-        depth, _ = self._depth(stamp, image.shape[:2])
+        depth, info = self._depth(frame, image.shape[:2])
         props = None
         if proposals is not None:
             p_stamp, p_image, p_masks = proposals
@@ -159,41 +161,35 @@ class Tracking:
                 self._session = None
         self.updates += 1
         session.frames += 1
-        self._publish(msg.header, states, depth, time.monotonic() - t0, session)
+        self._publish(msg.header, states, depth, info, time.monotonic() - t0, session)
         if self._session is None and states:
             reasons = "; ".join(f"track {s.track_id}: {s.reason}" for s in states if s.state == LOST)
             self.log.info(f"tracking ended after {session.frames} frames: every target lost ({reasons})")
 
     # ---- outputs -----------------------------------------------------------------------------------------------
-    def _depth(self, stamp_ns: int, hw: tuple[int, int]) -> tuple[np.ndarray | None, Any]:
-        """Depth (metres) paired with the frame within sync_tolerance_s, and camera_info; (None, None) if none."""
+    def _depth(self, frame: Any, hw: tuple[int, int], wait: bool = True) -> tuple[np.ndarray | None, Any]:
+        """Depth (metres) and camera_info paired with the frame at capture (sync.DepthPairer); (None, None) if
+        none. A fresh frame's depth may still be on its way: wait up to sync_tolerance_s (+50 ms) for it."""
         p = self.pipeline
-        if not p.params.use_depth:
+        if frame is None or not p.params.use_depth:
             return None, None
-        tol = p.params.sync_tolerance_s
-        deadline = time.monotonic() + tol + 0.05  # a depth image may still be on its way for a fresh frame
-        while True:
-            depth = min(list(p.depths), key=lambda d: abs(_stamp_ns(d.header.stamp) - stamp_ns), default=None)
-            if depth is not None and abs(_stamp_ns(depth.header.stamp) - stamp_ns) / 1e9 <= tol:
-                break
-            if time.monotonic() > deadline:
-                return None, None
+        deadline = time.monotonic() + p.params.sync_tolerance_s + 0.05
+        while wait and frame.depth is None and time.monotonic() < deadline:
             time.sleep(0.005)
-        if p.camera_info is None:
+        if frame.depth is None or frame.camera_info is None:
             return None, None
         try:
-            metres = conversions.depth_to_metres(depth)
+            metres = conversions.depth_to_metres(frame.depth)
         except GearSegError as exc:
             p.warn_once(f"tracking without depth: {exc}")
             return None, None
-        return (metres, p.camera_info) if metres.shape == hw else (None, None)
+        return (metres, frame.camera_info) if metres.shape == hw else (None, None)
 
-    def _publish(self, header: Any, states: list, depth: np.ndarray | None, seconds: float,
+    def _publish(self, header: Any, states: list, depth: np.ndarray | None, info: Any, seconds: float,
                  session: _Session | None = None) -> None:
         session = session or self._session
         if session is None:
             return
-        info = self.pipeline.camera_info if depth is not None else None
         out = SegmentationResult(header=header, instruction=session.instruction, mode=session.mode, success=True,
                                  confidence=float("nan"))
         counts = {name: sum(s.state == v for s in states) for name, v in
@@ -220,11 +216,14 @@ class Tracking:
         vs, us = np.nonzero(s.mask[y0:y1, x0:x1])
         t.centroid_u = float(us.mean() + x0) if us.size else math.nan
         t.centroid_v = float(vs.mean() + y0) if vs.size else math.nan
-        if depth is not None and info is not None and us.size:
+        if depth is not None and info is not None and us.size and s.state != LOST:
             c = mask_centroid_3d(s.mask, depth, info.k)
             if c.valid:
                 t.centroid_3d.x, t.centroid_3d.y, t.centroid_3d.z = c.x, c.y, c.z
                 t.centroid_3d_valid, t.depth_pixels = True, c.n_pixels
+            pose = grasp_pose(s.mask, depth, info.k)
+            if pose is not None:
+                fill_pose(t, pose)
         return t
 
 
