@@ -29,6 +29,10 @@ class OpticalFlowTracker(Tracker):
         self._dis = cv2.DISOpticalFlow_create(PRESETS[self.flow_cfg.preset])
         if self.flow_cfg.finest_scale >= 0:
             self._dis.setFinestScale(self.flow_cfg.finest_scale)
+        if self.flow_cfg.patch_stride:
+            self._dis.setPatchStride(self.flow_cfg.patch_stride)
+        if self.flow_cfg.gradient_iterations:
+            self._dis.setGradientDescentIterations(self.flow_cfg.gradient_iterations)
         self._prev_small: np.ndarray | None = None
         self._prev_grey: np.ndarray | None = None
         self._grid: tuple[np.ndarray, np.ndarray] | None = None
