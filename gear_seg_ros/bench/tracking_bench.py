@@ -74,13 +74,13 @@ def run(config: AgentConfig, n_frames: int = 60, targets: Sequence[int] = (1, 6)
 def to_markdown(report: dict, command: str) -> str:
     p = report["perception"]
     f = report["flow"]
-    lines = [f"`{command}` — tracker `{report['backend']}` (DIS {f['preset']}, work_side {f['work_side']}, "
+    lines = [(f"`{command}` — tracker `{report['backend']}` (DIS {f['preset']}, work_side {f['work_side']}, "
              f"finest_scale {f['finest_scale']}, patch_stride {f['patch_stride']}), {report['frames']} frames at "
-             f"{report['image_hw'][1]}x{report['image_hw'][0]}; machine: {report.get('machine', '?')}", "",
+             f"{report['image_hw'][1]}x{report['image_hw'][0]}; machine: {report.get('machine', '?')}"), "",
              "| per frame | median ms | p90 ms | perception / update | keeps up with 30 Hz (p90 <= 33.3 ms) |",
              "|---|---|---|---|---|",
-             f"| full perception ({p['backends']['segmenter']} + {p['backends']['describer']}, n={p['n']}) | "
-             f"{p['median_ms']:.0f} | {p['p90_ms']:.0f} | | |"]
+             (f"| full perception ({p['backends']['segmenter']} + {p['backends']['describer']}, n={p['n']}) | "
+             f"{p['median_ms']:.0f} | {p['p90_ms']:.0f} | | |")]
     for n, r in report["runs"].items():
         u, u3 = r["update"], r["update_3d"]
         lines.append(f"| tracker update, {n} target{'s' if n != '1' else ''} (mean live {r['live_targets_mean']:.1f}) "
