@@ -119,3 +119,16 @@ def test_tracker_config_section_and_unknown_backend():
         AgentConfig.from_dict({"tracker": {"backend": "kalman"}})
     with pytest.raises(ConfigError, match="min_score"):
         AgentConfig.from_dict({"tracker": {"min_score": 1.5}})
+
+
+@pytest.mark.slow
+def test_carry_masks_brings_older_proposals_onto_the_current_frame(arc2017_moving):
+    """What the node does with a perception that finished frames after the one it looked at."""
+    from gear_seg_ros.track.carry import carry_masks
+
+    seq, frames, masks, _ = arc2017_moving
+    old = [seq.render_mask(m, 10) for m in masks[:3]]
+    carried = carry_masks(frames[10][0], frames[16][0], old)
+    for m, before, c in zip(masks[:3], old, carried):
+        now = seq.render_mask(m, 16)
+        assert iou(c, now) >= 0.85 and iou(c, now) > iou(before, now) + 0.05, (iou(c, now), iou(before, now))

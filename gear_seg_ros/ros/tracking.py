@@ -52,6 +52,7 @@ class Tracking:
         self._closing = False
         self.received = self.dropped = self.updates = 0
         self._thread = threading.Thread(target=self._run, name="gear_seg_tracker", daemon=True)
+        self._status(0, 0.0)
         self._thread.start()
 
     @property
@@ -93,6 +94,7 @@ class Tracking:
         with self._cv:
             self._pending, self._proposals = None, None
         self._publish(msg.header, states, depth, info, 0.0)
+        self._status(len(states), 0.0)
 
     def on_perception(self, stamp_ns: int, image: np.ndarray, perception: Any) -> None:
         """A frame was perceived (continuous policy or a request): its proposals re-associate the tracks."""
@@ -107,6 +109,7 @@ class Tracking:
             self._session = None
         with self._cv:
             self._pending, self._proposals = None, None
+        self._status(0, 0.0)
         return n
 
     def close(self) -> None:
@@ -161,10 +164,20 @@ class Tracking:
                 self._session = None
         self.updates += 1
         session.frames += 1
-        self._publish(msg.header, states, depth, info, time.monotonic() - t0, session)
+        seconds = time.monotonic() - t0
+        self._publish(msg.header, states, depth, info, seconds, session)
+        self._status(sum(s.state != LOST for s in states), seconds)
         if self._session is None and states:
             reasons = "; ".join(f"track {s.track_id}: {s.reason}" for s in states if s.state == LOST)
             self.log.info(f"tracking ended after {session.frames} frames: every target lost ({reasons})")
+
+    def _status(self, live: int, seconds: float) -> None:
+        """What /diagnostics shows in its tracker section (diagnostics.py reads node.tracker_status)."""
+        session = self._session
+        self.node.tracker_status = {
+            "message": f"tracking {live} targets of {session.instruction!r}" if session else "not tracking",
+            "backend": self.tracker.name, "frames_received": self.received, "frames_dropped": self.dropped,
+            "updates": self.updates, "live_targets": live, "last_update_s": f"{seconds:.3f}"}
 
     # ---- outputs -----------------------------------------------------------------------------------------------
     def _depth(self, frame: Any, hw: tuple[int, int], wait: bool = True) -> tuple[np.ndarray | None, Any]:
