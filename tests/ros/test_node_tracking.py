@@ -86,9 +86,17 @@ def test_answer_targets_are_tracked_through_a_bag_with_stable_ids(tmp_path, arc2
         print(f"tracked {len(msgs) - 1} of {len(frames) - 1} frames; kept {kept}; "
               f"IoUs {[round(iou(mask_of(final[i].mask), seq.render_mask(answer[i], 59)), 3) for i in kept]}")
 
+        # a new instruction replaces the targets: new ids, never one of the old ones
+        with lock:
+            tracked.clear()
+        again = client.call("the scissors", "referring")
+        assert again.success and again.result.targets, again.message
+        client.wait_until(lambda: len(tracked) >= 1, 30, "tracking of the new answer")
+        new_ids = {t.track_id for t in tracked[0].targets}
+        assert min(new_ids) > max(owner) and {t.id for t in tracked[0].targets} == set(again.result.selected_ids)
         future = stop.call_async(Trigger.Request())
         client.wait_until(future.done, 30, "~/stop_tracking")
-        assert future.result().success
+        assert future.result().success and future.result().message.startswith("stopped tracking")
         future = stop.call_async(Trigger.Request())
         client.wait_until(future.done, 30, "~/stop_tracking")
         assert future.result().message == "was not tracking"
