@@ -190,7 +190,7 @@ class Tracker(ABC):
             t.inner_area = area
         if area:
             t.mask, t.box, t.area, t.score = mask, box, area, score
-            if depth is not None:
+            if depth is not None and cfg.depth_band_rel > 0:
                 z = mk.median_depth(mask, depth, box)
                 t.depth_m = z if np.isfinite(z) else t.depth_m
         else:
@@ -221,9 +221,12 @@ class Tracker(ABC):
 
 
 def _mean_colour(image: np.ndarray, mask: np.ndarray, box: mk.Box) -> np.ndarray | None:
+    import cv2
+
     x0, y0, x1, y1 = box
-    pixels = image[y0:y1, x0:x1][mask[y0:y1, x0:x1]]
-    return pixels.mean(axis=0) if len(pixels) else None
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return np.array(cv2.mean(image[y0:y1, x0:x1], mask=mask[y0:y1, x0:x1].view(np.uint8))[:3])
 
 
 def _check_image(image: Any) -> np.ndarray:

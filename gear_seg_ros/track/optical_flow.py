@@ -98,7 +98,7 @@ class OpticalFlowTracker(Tracker):
                     both = warped & np.isfinite(diff)
                     if both.any():
                         # the camera's own motion moves the whole target's depth: measure jumps from that shift
-                        jump = np.abs(diff - np.median(diff[both])) > np.maximum(jump_rel * came, jump_min)
+                        jump = np.abs(diff - np.median(diff[both][::4])) > np.maximum(jump_rel * came, jump_min)
                         if np.count_nonzero(jump & warped) < 0.5 * np.count_nonzero(warped):  # else: trust flow
                             warped &= ~jump
             mask = np.zeros((h, w), bool)
