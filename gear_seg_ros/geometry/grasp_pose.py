@@ -2,9 +2,9 @@
 
 Steps: erode the mask (edge pixels often see the background behind the object), back-project the valid depth
 pixels, drop depth outliers outside a MAD band around the median depth, fit a plane to the remaining points and
-drop the points far off it (salt noise that fell inside the depth band). The grasp point is the surface point
-nearest to the robust (per-axis median) centroid; the normal is a plane fit of the points around it, turned
-towards the camera. The box axes are z = -normal (into the object, = approach), x = the major principal axis of
+drop the points far off it (salt noise that fell inside the depth band). The normal is a plane fit of the points
+within `normal_radius_m` of the robust (per-axis median) centroid, turned towards the camera; the grasp point is
+that centroid projected onto this local plane, i.e. on the visible surface. The box axes are z = -normal (into the object, = approach), x = the major principal axis of
 the points projected onto the plane perpendicular to z, y = z x x; extents are percentile spreads along them.
 Everything is in the camera optical frame (x right, y down, z forward), metres.
 """
@@ -28,7 +28,7 @@ class GraspPoseOptions:
     min_band_m: float = 0.01
     plane_k: float = 3.0  # drop points off the fitted plane by more than plane_k robust sigmas ...
     plane_min_m: float = 0.02  # ... but never by less than this (curved objects keep their surface)
-    normal_radius_m: float = 0.02  # neighbourhood of the grasp point for the normal
+    normal_radius_m: float = 0.02  # neighbourhood of the centroid for the normal and the grasp point
     extent_percentile: float = 1.0  # extents = spread between this and (100 - this) percentile
 
 
@@ -83,13 +83,15 @@ def grasp_pose(mask: np.ndarray, depth_m: np.ndarray, k: Sequence[float] | np.nd
     if len(pts) < opts.min_points:
         return None
     centre = np.median(pts, axis=0)
-    position = pts[np.argmin(np.sum((pts - centre) ** 2, axis=1))]
-    near = pts[np.sum((pts - position) ** 2, axis=1) <= opts.normal_radius_m ** 2]
+    dist2 = np.sum((pts - centre) ** 2, axis=1)
+    near = pts[dist2 <= opts.normal_radius_m ** 2]
     if len(near) < opts.min_points:
-        near = pts[np.argsort(np.sum((pts - position) ** 2, axis=1))[:opts.min_points]]
+        near = pts[np.argsort(dist2)[:opts.min_points]]
     normal = _plane_normal(near)
-    if normal @ position > 0:  # towards the camera (origin of the optical frame)
+    if normal @ centre > 0:  # towards the camera (origin of the optical frame)
         normal = -normal
+    # the per-axis median of a tilted surface lies off it: project it onto the local plane
+    position = centre - ((centre - near.mean(axis=0)) @ normal) * normal
     rotation = _axes(pts, -normal)
     local = (pts - position) @ rotation
     lo, hi = np.percentile(local, [opts.extent_percentile, 100.0 - opts.extent_percentile], axis=0)
