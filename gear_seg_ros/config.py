@@ -210,7 +210,8 @@ class Sam2PromptTrackerConfig(_Section):
     model_dir: str = Field("models/weights/sam2_onnx", description="folder of `gear-seg export sam2`")
     runtime: Literal["onnxruntime", "tensorrt"] = Field(
         "onnxruntime", description="onnxruntime (with `providers`) or tensorrt (engines of `gear-seg export trt`)")
-    providers: list[str] = Field(default_factory=lambda: ["CPUExecutionProvider"])
+    providers: list[str] = Field(default_factory=lambda: ["CPUExecutionProvider"],
+                                 description="ONNX Runtime execution providers, in order of preference")
     engine_dir: str = Field("", description="TensorRT engine folder; empty = <model_dir>/engines")
     box_margin: float = Field(0.1, ge=0.0, le=1.0,
                               description="the predicted box grows by this fraction of its size on each side")
