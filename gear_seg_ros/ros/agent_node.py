@@ -262,12 +262,15 @@ class GearSegAgentNode(LifecycleNode):
 
     # ---- outputs (called from the worker thread) ---------------------------------------------------------------
     def publish_result(self, msg: SegmentationResult, image: np.ndarray | None, r: Any) -> None:
+        self._publish_answer(msg, image, r)
+        if self._tracking is not None:  # after the answer's own outputs: they go out first
+            self._tracking.on_answer(image, r, msg)
+
+    def _publish_answer(self, msg: SegmentationResult, image: np.ndarray | None, r: Any) -> None:
         pubs = self._outputs
         if not pubs:
             return
         pubs["result"].publish(msg)
-        if self._tracking is not None:
-            self._tracking.on_answer(image, r, msg)
         ok = msg.success and r is not None
         pubs["markers"].publish(target_markers(msg.header, msg.targets if ok else []))  # DELETEALL first
         if not ok:

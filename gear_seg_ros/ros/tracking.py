@@ -19,7 +19,7 @@ import numpy as np
 from gear_seg_msgs.msg import GraspTarget, SegmentationResult
 from std_srvs.srv import Trigger
 
-from gear_seg_ros.errors import GearSegError
+from gear_seg_ros.errors import GearSegError, InvalidImageError
 from gear_seg_ros.geometry.grasp_pose import grasp_pose
 from gear_seg_ros.ros import conversions
 from gear_seg_ros.ros.depth3d import mask_centroid_3d
@@ -139,6 +139,8 @@ class Tracking:
                 proposals, self._proposals = self._proposals, None
             try:
                 self._step(frame, compressed, proposals)
+            except InvalidImageError:
+                pass  # the image callback already reported this input problem (once)
             except GearSegError as exc:
                 self.pipeline.warn_once(f"tracking: {exc}")
             except Exception as exc:  # noqa: BLE001 - the tracker thread must outlive any one frame
