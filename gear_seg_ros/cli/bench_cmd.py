@@ -47,6 +47,15 @@ def register(sub) -> None:
     pipe.add_argument("--out", help="write the JSON report here")
     pipe.add_argument("--json", action="store_true")
     pipe.set_defaults(func=run_pipeline)
+    trk = bsub.add_parser("tracking", help="tracker update per frame (1 and 6 targets, 640x480) next to a full "
+                                           "perception of the same frame")
+    add_config_arg(trk)
+    trk.add_argument("--frames", type=_positive_int, default=60, help="moving-camera frames (default: %(default)s)")
+    trk.add_argument("--targets", type=_positive_int, nargs="+", default=[1, 6], help="(default: 1 6)")
+    trk.add_argument("--perceptions", type=_positive_int, default=3, help="full perceptions timed (default: 3)")
+    trk.add_argument("--out", help="write the JSON report here")
+    trk.add_argument("--json", action="store_true")
+    trk.set_defaults(func=run_tracking)
     rep = bsub.add_parser("report", help="pipeline + generators + describers in one run -> report.json and "
                                          "report.md (the tables of docs/benchmarks.md)")
     add_config_arg(rep)
@@ -209,4 +218,27 @@ def run_report(args) -> int:
     (out / "report.md").write_text(markdown)
     print(markdown)
     print(f"written: {out / 'report.json'}, {out / 'report.md'}")
+    return 0
+
+
+def run_tracking(args) -> int:
+    import shlex
+    import sys
+
+    from gear_seg_ros.bench import tracking_bench
+
+    if args.frames < 2:
+        raise SystemExit("--frames must be at least 2 (the first frame starts the tracks)")
+    with stdout_to_stderr(args.json):
+        report = tracking_bench.run(load_config(args.config), args.frames, args.targets, args.perceptions)
+        report["machine"] = machine()
+        if args.out:
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    command = "gear-seg " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["bench"] else \
+        "gear-seg bench tracking"
+    print(tracking_bench.to_markdown(report, command))
     return 0

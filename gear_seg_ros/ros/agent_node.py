@@ -11,6 +11,7 @@ included), ~/grasp_targets (only successful answers with at least one target: wh
 ~/target_mask (mono8 union, header = source frame's), ~/debug_image, ~/descriptions (each newly perceived frame),
 ~/grasp_poses (PoseArray, one pose per target), ~/markers (rviz MarkerArray); /diagnostics once a second.
 Outputs are lifecycle publishers: created at configure, publishing only while active.
+~/tracked_targets: the answer's targets followed on every new frame (see tracking.py; ~/stop_tracking ends it).
 """
 from __future__ import annotations
 
@@ -61,6 +62,8 @@ class GearSegAgentNode(LifecycleNode):
         self._agent: Any = None
         self._params: node_params.NodeParams | None = None
         self._pipeline: Pipeline | None = None
+        self._tracker: Any = None
+        self._tracking: Any = None
         self._worker: Worker | None = None
         self._inputs: list = []
         self._servers: list = []
@@ -93,6 +96,10 @@ class GearSegAgentNode(LifecycleNode):
                 return FAILURE
             t0 = time.monotonic()
             self._agent = GearSegAgent(config).load()
+            if config.tracker.enabled:
+                from gear_seg_ros.track import build_tracker
+
+                self._tracker = build_tracker(config.tracker, config.base_dir)
         except GearSegError as exc:
             self.get_logger().error(f"configure failed: {exc}")
             self._load = {"state": "failed", "message": str(exc)}
@@ -140,6 +147,10 @@ class GearSegAgentNode(LifecycleNode):
                                     goal_callback=lambda _goal: GoalResponse.ACCEPT,
                                     cancel_callback=lambda _goal: CancelResponse.ACCEPT,
                                     callback_group=self._request_group)
+        if self._tracker is not None:
+            from gear_seg_ros.ros.tracking import Tracking
+
+            self._tracking = pipe.tracking = Tracking(self, self._tracker, pipe, RESULT_QOS, self._request_group)
         idle = pipe.perceive_newest if p.policy == "continuous" else None
         self._worker = Worker(pipe.answer, idle)
         self._worker.start()
@@ -160,7 +171,7 @@ class GearSegAgentNode(LifecycleNode):
         pubs, self._outputs = self._outputs, {}
         for pub in pubs.values():
             self.destroy_lifecycle_publisher(pub)
-        self._agent = None
+        self._agent = self._tracker = None
         self._load = {"state": "not loaded", "message": "cleaned up"}
         self._state_label = "unconfigured"
         return SUCCESS
@@ -171,6 +182,9 @@ class GearSegAgentNode(LifecycleNode):
     def _release(self) -> None:
         if self._worker is not None:
             self._worker.stop()
+        if self._tracking is not None:
+            self._tracking.close()
+            self._tracking = None
         for sub in self._inputs:
             self.destroy_subscription(sub)
         for srv in self._servers:
@@ -256,6 +270,11 @@ class GearSegAgentNode(LifecycleNode):
 
     # ---- outputs (called from the worker thread) ---------------------------------------------------------------
     def publish_result(self, msg: SegmentationResult, image: np.ndarray | None, r: Any) -> None:
+        self._publish_answer(msg, image, r)
+        if self._tracking is not None:  # after the answer's own outputs: they go out first
+            self._tracking.on_answer(image, r, msg)
+
+    def _publish_answer(self, msg: SegmentationResult, image: np.ndarray | None, r: Any) -> None:
         pubs = self._outputs
         if not pubs:
             return

@@ -45,6 +45,7 @@ class Pipeline:
         self.answered = 0
         self.enabled = params.enable
         self.perceived = 0
+        self.tracking: Any = None  # ros/tracking.py Tracking, when the tracker is enabled
         self._warned: set[str] = set()
         self._warn_lock = threading.Lock()
 
@@ -61,6 +62,8 @@ class Pipeline:
         if self.params.use_depth:
             self.pairer.add_frame(frame)
         self.frames.push(frame)
+        if self.tracking is not None:
+            self.tracking.on_frame(frame, compressed)
 
     def on_depth(self, msg: Any) -> None:
         self.pairer.add("depth", stamp_ns(msg.header.stamp), msg)
@@ -160,6 +163,8 @@ class Pipeline:
         perception, computed = self.agent.ensure_perceived(image, frame.key, progress)
         if computed:
             self.out.publish_descriptions(descriptions_msg(frame.msg.header, perception))
+            if self.tracking is not None:
+                self.tracking.on_perception(frame.stamp_ns, image, perception)
         return image, perception, computed
 
     def _input_problem(self, exc: Exception) -> str:

@@ -1,0 +1,246 @@
+"""Tracking in the node: after a successful answer, its targets are followed on every new colour frame.
+
+The image callback only parks the newest frame (O(1)); the tracker runs on its own thread, so neither the image
+callback nor the perception worker waits for it. A frame that arrives while the tracker is busy replaces the
+parked one (newest wins) and is counted in `dropped`. Output: ~/tracked_targets (gear_seg_msgs/SegmentationResult,
+targets with track_id / tracking_state / track_score, header = the tracked frame's). ~/stop_tracking
+(std_srvs/Trigger) ends tracking; a new answer replaces the targets (an answer without targets stops tracking).
+A new perception of a later frame re-associates the tracks with its proposals (carried onto the current frame).
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from gear_seg_msgs.msg import GraspTarget, SegmentationResult
+from std_srvs.srv import Trigger
+
+from gear_seg_ros.errors import GearSegError, InvalidImageError
+from gear_seg_ros.geometry.grasp_pose import grasp_pose
+from gear_seg_ros.ros import conversions
+from gear_seg_ros.ros.depth3d import mask_centroid_3d
+from gear_seg_ros.ros.messages import fill_pose, roi
+from gear_seg_ros.track import LOST, PREDICTED, TRACKED
+from gear_seg_ros.track.carry import carry_masks
+
+
+@dataclass
+class _Session:
+    instruction: str
+    mode: str
+    start_ns: int
+    scores: dict[int, float]
+    descriptions: dict[int, str]
+    frames: int = 0
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+class Tracking:
+    def __init__(self, node: Any, tracker: Any, pipeline: Any, qos: Any, callback_group: Any = None) -> None:
+        self.node, self.tracker, self.pipeline, self.log = node, tracker, pipeline, node.get_logger()
+        self.pub = node.create_publisher(SegmentationResult, "~/tracked_targets", qos)
+        self.srv = node.create_service(Trigger, "~/stop_tracking", self._on_stop, callback_group=callback_group)
+        self._lock = threading.Lock()  # the tracker and the session
+        self._cv = threading.Condition()
+        self._pending: tuple[Any, bool] | None = None
+        self._proposals: tuple[int, np.ndarray, list] | None = None
+        self._session: _Session | None = None
+        self._closing = False
+        self.received = self.dropped = self.updates = 0
+        self._thread = threading.Thread(target=self._run, name="gear_seg_tracker", daemon=True)
+        self._status(0, 0.0)
+        self._thread.start()
+
+    @property
+    def active(self) -> bool:
+        return self._session is not None
+
+    # ---- inputs ------------------------------------------------------------------------------------------------
+    def on_frame(self, frame: Any, compressed: bool = False) -> None:
+        """Image callback: park the newest frame (worker.Frame, depth paired at capture) for the tracker thread."""
+        if self._session is None:
+            return
+        with self._cv:
+            self.received += 1
+            if self._pending is not None:
+                self.dropped += 1
+            self._pending = (frame, compressed)
+            self._cv.notify()
+
+    def on_answer(self, image: np.ndarray | None, r: Any, msg: Any) -> None:
+        """Worker thread, after an answer was published: its targets replace the tracked ones."""
+        if image is None or r is None:
+            return
+        if not (msg.success and r.masks):
+            n = self.stop()
+            if n:
+                self.log.info(f"tracking stopped: the new answer has no targets ({n} tracks ended)")
+            return
+        stamp = _stamp_ns(msg.header.stamp)
+        frame = self.pipeline.frames.find(stamp)
+        depth, info = self._depth(frame, image.shape[:2], wait=False)
+        with self._lock:
+            try:
+                states = self.tracker.start(image, r.masks, list(r.ids), depth)
+            except GearSegError as exc:
+                self.log.warning(f"tracking not started: {exc}")
+                self._session = None
+                return
+            self._session = _Session(r.instruction, r.mode, stamp, dict(zip(r.ids, r.scores)), dict(r.descriptions))
+        with self._cv:
+            self._pending, self._proposals = None, None
+        self._publish(msg.header, states, depth, info, 0.0)
+        self._status(len(states), 0.0)
+
+    def on_perception(self, stamp_ns: int, image: np.ndarray, perception: Any) -> None:
+        """A frame was perceived (continuous policy or a request): its proposals re-associate the tracks."""
+        session = self._session
+        if session is not None and stamp_ns > session.start_ns:
+            with self._cv:
+                self._proposals = (stamp_ns, image, [m.mask for m in perception.masks])
+
+    def stop(self) -> int:
+        with self._lock:
+            n = self.tracker.stop() if self._session is not None else 0
+            self._session = None
+        with self._cv:
+            self._pending, self._proposals = None, None
+        self._status(0, 0.0)
+        return n
+
+    def close(self) -> None:
+        self.stop()
+        with self._cv:
+            self._closing = True
+            self._cv.notify()
+        self._thread.join(5.0)
+        self.node.destroy_service(self.srv)
+        self.node.destroy_publisher(self.pub)
+
+    def _on_stop(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        n = self.stop()
+        response.success = True
+        response.message = f"stopped tracking {n} targets" if n else "was not tracking"
+        return response
+
+    # ---- tracker thread ----------------------------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while self._pending is None and not self._closing:
+                    self._cv.wait(0.5)
+                if self._closing:
+                    return
+                (frame, compressed), self._pending = self._pending, None
+                proposals, self._proposals = self._proposals, None
+            try:
+                self._step(frame, compressed, proposals)
+            except InvalidImageError:
+                pass  # the image callback already reported this input problem (once)
+            except GearSegError as exc:
+                self.pipeline.warn_once(f"tracking: {exc}")
+            except Exception as exc:  # noqa: BLE001 - the tracker thread must outlive any one frame
+                self.log.error(f"tracking failed on a frame: {type(exc).__name__}: {exc}")
+
+    def _step(self, frame: Any, compressed: bool, proposals: tuple | None) -> None:
+        t0 = time.monotonic()
+        msg, stamp = frame.msg, frame.stamp_ns
+        session = self._session
+        if session is None or stamp <= session.start_ns:
+            return
+        image = conversions.compressed_to_rgb(msg) if compressed else conversions.image_to_rgb(msg)
+        depth, info = self._depth(frame, image.shape[:2])
+        props = None
+        if proposals is not None:
+            p_stamp, p_image, p_masks = proposals
+            props = p_masks if p_stamp == stamp else carry_masks(p_image, image, p_masks)
+        with self._lock:
+            if self._session is not session:
+                return  # replaced or stopped meanwhile
+            states = self.tracker.update(image, depth, props)
+            if not self.tracker.active:
+                self._session = None
+        self.updates += 1
+        session.frames += 1
+        seconds = time.monotonic() - t0
+        self._publish(msg.header, states, depth, info, seconds, session)
+        self._status(sum(s.state != LOST for s in states), seconds)
+        if self._session is None and states:
+            reasons = "; ".join(f"track {s.track_id}: {s.reason}" for s in states if s.state == LOST)
+            self.log.info(f"tracking ended after {session.frames} frames: every target lost ({reasons})")
+
+    def _status(self, live: int, seconds: float) -> None:
+        """What /diagnostics shows in its tracker section (diagnostics.py reads node.tracker_status)."""
+        session = self._session
+        self.node.tracker_status = {
+            "message": f"tracking {live} targets of {session.instruction!r}" if session else "not tracking",
+            "backend": self.tracker.name, "frames_received": self.received, "frames_dropped": self.dropped,
+            "updates": self.updates, "live_targets": live, "last_update_s": f"{seconds:.3f}"}
+
+    # ---- outputs -----------------------------------------------------------------------------------------------
+    def _depth(self, frame: Any, hw: tuple[int, int], wait: bool = True) -> tuple[np.ndarray | None, Any]:
+        """Depth (metres) and camera_info paired with the frame at capture (sync.DepthPairer); (None, None) if
+        none. A fresh frame's depth may still be on its way: wait up to sync_tolerance_s (+50 ms) for it."""
+        p = self.pipeline
+        if frame is None or not p.params.use_depth:
+            return None, None
+        deadline = time.monotonic() + p.params.sync_tolerance_s + 0.05
+        while wait and frame.depth is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if frame.depth is None or frame.camera_info is None:
+            return None, None
+        try:
+            metres = conversions.depth_to_metres(frame.depth)
+        except GearSegError as exc:
+            p.warn_once(f"tracking without depth: {exc}")
+            return None, None
+        return (metres, frame.camera_info) if metres.shape == hw else (None, None)
+
+    def _publish(self, header: Any, states: list, depth: np.ndarray | None, info: Any, seconds: float,
+                 session: _Session | None = None) -> None:
+        session = session or self._session
+        if session is None:
+            return
+        out = SegmentationResult(header=header, instruction=session.instruction, mode=session.mode, success=True,
+                                 confidence=float("nan"))
+        counts = {name: sum(s.state == v for s in states) for name, v in
+                  (("tracked", TRACKED), ("predicted", PREDICTED), ("lost", LOST))}
+        out.message = "tracking: " + ", ".join(f"{v} {k}" for k, v in counts.items())
+        out.selected_ids = [int(s.source_id) for s in states]
+        union = np.zeros(states[0].mask.shape, bool) if states else np.zeros((0, 0), bool)
+        for s in states:
+            out.targets.append(self._target(header, s, session, depth, info))
+            if s.state != LOST:
+                union |= s.mask
+        out.union_mask = conversions.mask_to_image(union, header)
+        timings = {**{k: float(v) for k, v in self.tracker.last_timings.items()}, "node_track_s": float(seconds)}
+        out.stage_names, out.stage_seconds = list(timings), list(timings.values())
+        self.pub.publish(out)
+
+    @staticmethod
+    def _target(header: Any, s: Any, session: _Session, depth: np.ndarray | None, info: Any) -> GraspTarget:
+        t = GraspTarget(id=int(s.source_id), mask=conversions.mask_to_image(s.mask, header), box=roi(s.box),
+                        score=float(session.scores.get(s.source_id, 0.0)),
+                        description=session.descriptions.get(s.source_id, ""),
+                        track_id=int(s.track_id), tracking_state=int(s.state), track_score=float(s.score))
+        x0, y0, x1, y1 = s.box
+        vs, us = np.nonzero(s.mask[y0:y1, x0:x1])
+        t.centroid_u = float(us.mean() + x0) if us.size else math.nan
+        t.centroid_v = float(vs.mean() + y0) if vs.size else math.nan
+        if depth is not None and info is not None and us.size and s.state != LOST:
+            c = mask_centroid_3d(s.mask, depth, info.k)
+            if c.valid:
+                t.centroid_3d.x, t.centroid_3d.y, t.centroid_3d.z = c.x, c.y, c.z
+                t.centroid_3d_valid, t.depth_pixels = True, c.n_pixels
+            pose = grasp_pose(s.mask, depth, info.k)
+            if pose is not None:
+                fill_pose(t, pose)
+        return t
+
+
+def _stamp_ns(stamp: Any) -> int:
+    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
