@@ -1,6 +1,6 @@
 """Fixtures that run NVlabs/describe-anything's REAL code: installed from ../shared/vendor, a tiny random DAM.
 
-Import the fixtures into a test module (`from dam_support import real_dam, tiny_dam_dir  # noqa: F401`).
+Its fixtures reach every test module through `pytest_plugins` in conftest.py.
 The only stand-in is the GPU: this machine has no CUDA, so DAM's three hard-coded CUDA placements are pointed at the
 CPU (gear_seg_ros/bench/dam_on_cpu.py); everything else is DAM's own code.
 """

@@ -13,9 +13,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from dam_support import arc_masks, real_dam, tiny_dam_dir  # noqa: E402,F401
+from dam_support import arc_masks
 
-from gear_seg_ros.config import DamDescriberConfig  # noqa: E402
+from gear_seg_ros.config import DamDescriberConfig
 
 TOKENS = 8  # max_new_tokens: the describer's batching is what is tested, not long decoding
 

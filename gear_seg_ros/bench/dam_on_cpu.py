@@ -24,7 +24,7 @@ def cpu_patches() -> contextlib.ExitStack:
     if torch.cuda.is_available():
         return stack
     import dam.describe_anything_model as dam_model
-    import dam.model.model_utils as model_utils
+    from dam.model import model_utils
 
     original_prepare = model_utils.prepare_config_for_eval
     original_load = dam_model.load_pretrained_model

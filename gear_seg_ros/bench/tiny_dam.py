@@ -22,7 +22,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Optional
 
 DAM_SOURCE_ENV = "GEAR_SEG_DAM_SRC"
 SENTENCES = [
@@ -36,7 +35,7 @@ SENTENCES = [
 ]
 
 
-def vendored_dam_source(repo_root: Optional[Path] = None) -> Optional[Path]:
+def vendored_dam_source(repo_root: Path | None = None) -> Path | None:
     """DAM's source folder: $GEAR_SEG_DAM_SRC, else ../shared/vendor/describe-anything (or shared/... inside the
     repo); None if absent."""
     root = repo_root or Path(__file__).resolve().parents[2]
@@ -61,7 +60,7 @@ def install_dam(source: Path, target: Path) -> Path:
     shutil.copytree(source, copy, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build"))
     cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
            "--no-build-isolation", "--target", str(site), str(copy)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=300)
     if done.returncode != 0 or not (site / "dam" / "__init__.py").is_file():
         raise RuntimeError(f"pip could not install DAM from {source}: {done.stderr[-2000:]}")
     return site
@@ -122,12 +121,11 @@ def build_tiny_dam(out_dir: str | Path, *, seed: int = 0, image_size: int = 28, 
     Defaults: 28 px input, 4 px patches -> a 7x7 token grid (odd, as DAM-3B's 27x27), 16 tokens after the projector.
     """
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
     from dam.model.language_model.llava_llama import LlavaLlamaConfig
     from dam.model.multimodal_encoder.context_provider import ContextProvider, ContextProviderConfig
     from dam.model.multimodal_encoder.siglip import SiglipImageProcessor, SiglipVisionConfig, SiglipVisionModel
     from dam.model.multimodal_projector.base_projector import MultimodalProjector, MultimodalProjectorConfig
+    from transformers import LlamaConfig, LlamaForCausalLM
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

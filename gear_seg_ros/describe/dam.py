@@ -7,9 +7,11 @@ tensor; sequences finish at the end-of-sequence token. `batch_size: 1` is DAM's 
 `vision_encoder` (a `gear-seg export dam-vision` folder) runs the vision side on a TensorRT engine or ONNX Runtime
 instead of PyTorch (describe/dam_vision_runtime.py); the language model stays FP16 PyTorch.
 
-GPU only, and not installable on the CPU development machines (its package pins a CUDA torch stack and its weights
-come from a model hub), so this backend has NOT been run here. DAM weights are under NVIDIA's non-commercial
-license: for commercial robots use the `openai_vlm` describer with a license-clean VLM.
+Batched and one-by-one generation give the same greedy tokens except where two candidates tie at FP16 precision
+(batched kernels round differently). Run here only through DAM's real code with a tiny random-weight model on CPU
+(tests/test_dam_real.py; DAM's CUDA placements pointed at the CPU); the DAM-3B weights were never loaded. DAM runs
+on a CUDA machine; to keep it (its pins, its licence) out of the node's environment use `dam_server`. DAM weights are
+under NVIDIA's non-commercial license: for commercial robots use the `openai_vlm` describer with a license-clean VLM.
 """
 from __future__ import annotations
 
