@@ -92,6 +92,15 @@ def next_token_logits(dam, image, mask, prefix):
         return dam.model.llm(inputs_embeds=embeds).logits[0, -1].float()
 
 
+def test_loading_dam_leaves_torch_init_alone(tiny_dam_dir):
+    """DAM's disable_torch_init() patches torch.nn.Linear / LayerNorm for the whole process; the describer undoes it."""
+    describer(tiny_dam_dir)
+    assert torch.nn.Linear.reset_parameters.__qualname__ == "Linear.reset_parameters"
+    assert torch.nn.LayerNorm.reset_parameters.__qualname__ == "LayerNorm.reset_parameters"
+    torch.manual_seed(0)
+    assert float(torch.nn.Linear(64, 64).weight.abs().max()) > 0
+
+
 @pytest.mark.parametrize("batch_size", [2, 3])
 def test_batched_generation_equals_one_by_one(tiny_dam_dir, arc2017, batch_size):
     """Same greedy tokens as DAM's one-call-per-mask path, except where DAM's own logits tie at FP16 precision.

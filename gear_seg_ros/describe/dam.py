@@ -15,6 +15,7 @@ under NVIDIA's non-commercial license: for commercial robots use the `openai_vlm
 """
 from __future__ import annotations
 
+import contextlib
 import os
 
 import numpy as np
@@ -24,6 +25,21 @@ from gear_seg_ros.describe.base import Describer
 from gear_seg_ros.errors import BackendUnavailableError, ModelNotFoundError
 from gear_seg_ros.models import resolve_model_path
 from gear_seg_ros.types import MaskProposal
+
+
+@contextlib.contextmanager
+def dam_fast_init(disable_torch_init):
+    """DAM's `disable_torch_init()` for the load only: it replaces torch.nn.Linear / LayerNorm.reset_parameters for the
+    whole process, for good, so any module built later in the node (or a test) would keep uninitialised weights."""
+    import torch
+
+    saved = {cls: cls.__dict__["reset_parameters"] for cls in (torch.nn.Linear, torch.nn.LayerNorm)}
+    disable_torch_init()
+    try:
+        yield
+    finally:
+        for cls, method in saved.items():
+            cls.reset_parameters = method
 
 
 class DamDescriber(Describer):
@@ -40,8 +56,8 @@ class DamDescriber(Describer):
             raise BackendUnavailableError(
                 "describer.backend 'dam' needs NVIDIA's describe-anything package on a CUDA machine (see README, "
                 "'GPU backends'); on CPU use describer.backend 'attributes'") from None
-        disable_torch_init()
-        self.model = DescribeAnythingModel(model_path=str(path), conv_mode="v1", prompt_mode="full+focal_crop")
+        with dam_fast_init(disable_torch_init):
+            self.model = DescribeAnythingModel(model_path=str(path), conv_mode="v1", prompt_mode="full+focal_crop")
         if cfg.vision_encoder:
             self._use_exported_vision_encoder(base_dir)
 

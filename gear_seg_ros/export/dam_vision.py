@@ -83,8 +83,10 @@ def load_dam_llava(model_path: str, base_dir: str = ""):
         raise BackendUnavailableError(
             "exporting DAM's vision encoder needs NVIDIA's describe-anything package (pip install "
             "git+https://github.com/NVlabs/describe-anything) on a CUDA machine") from None
-    disable_torch_init()
-    return DescribeAnythingModel(model_path=str(path), conv_mode="v1", prompt_mode="full+focal_crop").model
+    from gear_seg_ros.describe.dam import dam_fast_init
+
+    with dam_fast_init(disable_torch_init):
+        return DescribeAnythingModel(model_path=str(path), conv_mode="v1", prompt_mode="full+focal_crop").model
 
 
 def export_dam_vision(out_dir: str | Path, model_path: Optional[str] = None, model=None, opset: int = 17,
