@@ -24,8 +24,8 @@ from gear_seg_ros.errors import BackendUnavailableError, GearSegError
 from gear_seg_ros.types import MaskProposal
 
 RETRY_STATUS = (502, 503, 504)  # a proxy or a server still starting; DAM's own failures answer 500 and are not retried
-START_HINT = ("start DAM's server (`python dam_server.py --model-path models/weights/DAM-3B`, or `docker compose -f "
-              "docker/compose.yaml up dam`) or fix describer.dam_server.base_url")
+START_HINT = ("start DAM's server (`python dam_server.py --model-path models/weights/DAM-3B --port 8010`, or "
+              "`docker compose -f docker/compose.yaml up dam`) or fix describer.dam_server.base_url")
 
 
 class DamServerError(GearSegError):
