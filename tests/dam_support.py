@@ -6,6 +6,7 @@ CPU (gear_seg_ros/bench/dam_on_cpu.py); everything else is DAM's own code.
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import numpy as np
@@ -13,28 +14,55 @@ import pytest
 
 from gear_seg_ros.bench.tiny_dam import build_tiny_dam, install_dam, vendored_dam_source
 
+_hidden: dict = {}  # DAM's modules while no DAM test runs (re-importing DAM would re-register its transformers types)
+_depth = [0]
+
+
+@contextlib.contextmanager
+def dam_active(site):
+    """DAM importable, and its CUDA placements on the CPU, only inside: later tests (e.g. doctor's "DAM missing"
+    checks) see the environment as it is."""
+    if _depth[0] == 0:
+        sys.path.insert(0, str(site))
+        sys.modules.update(_hidden)
+        _hidden.clear()
+    _depth[0] += 1
+    try:
+        import dam  # noqa: F401 - fails here, loudly, when the environment cannot run DAM (e.g. transformers 5)
+
+        from gear_seg_ros.bench.dam_on_cpu import cpu_patches
+
+        with cpu_patches():
+            yield
+    finally:
+        _depth[0] -= 1
+        if _depth[0] == 0:
+            sys.path.remove(str(site))
+            for name in [n for n in sys.modules if n == "dam" or n.startswith("dam.")]:
+                _hidden[name] = sys.modules.pop(name)
+
 
 @pytest.fixture(scope="session")
-def real_dam(tmp_path_factory):
+def dam_install(tmp_path_factory):
     """DAM's package, pip-installed (--no-deps, --target) from a copy of ../shared/vendor/describe-anything."""
     source = vendored_dam_source()
     if source is None:
         pytest.skip("DAM's source is absent (../shared/vendor/describe-anything, or $GEAR_SEG_DAM_SRC): these tests "
                     "run NVlabs/describe-anything's real code and need it")
-    site = install_dam(source, tmp_path_factory.mktemp("dam-install"))
-    sys.path.insert(0, str(site))
-    import dam  # noqa: F401 - fails here, loudly, when the environment cannot run DAM (e.g. transformers 5)
+    return {"source": source, "site": install_dam(source, tmp_path_factory.mktemp("dam-install"))}
 
-    from gear_seg_ros.bench.dam_on_cpu import cpu_patches
 
-    with cpu_patches():
-        yield {"source": source, "site": site}
-    sys.path.remove(str(site))
+@pytest.fixture(scope="module")
+def real_dam(dam_install):
+    """DAM active for one test module (use with `pytestmark = pytest.mark.usefixtures("real_dam")`)."""
+    with dam_active(dam_install["site"]):
+        yield dam_install
 
 
 @pytest.fixture(scope="session")
-def tiny_dam_dir(real_dam, tmp_path_factory):
-    return build_tiny_dam(tmp_path_factory.mktemp("tiny-dam") / "tiny-dam")
+def tiny_dam_dir(dam_install, tmp_path_factory):
+    with dam_active(dam_install["site"]):
+        return build_tiny_dam(tmp_path_factory.mktemp("tiny-dam") / "tiny-dam")
 
 
 def arc_masks(arc2017, count: int = 4):

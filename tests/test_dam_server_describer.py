@@ -24,7 +24,8 @@ from gear_seg_ros.config import DamDescriberConfig, DamServerDescriberConfig
 from gear_seg_ros.errors import GearSegError
 from gear_seg_ros.types import MaskProposal
 
-pytestmark = pytest.mark.slow  # the server's start (DAM install, tiny model, uvicorn) takes ~40 s on 2 cores
+# slow: the server's start (DAM install, tiny model, uvicorn) takes ~40 s on 2 cores
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("real_dam")]
 TOKENS = 8
 START_S = 120  # loading the tiny model is seconds; a loaded 2-core machine is slower
 
