@@ -30,7 +30,7 @@ ARGUMENTS = [
     ("image_qos", "best_effort", "input QoS reliability: best_effort | reliable"),
     ("policy", "on_request", "on_request | continuous (perceive the newest frame whenever idle)"),
     ("segmenter", "", "override segmenter.backend (classical | sam2 | onnx_sam2); empty = from config"),
-    ("describer", "", "override describer.backend (attributes | dam); empty = from config"),
+    ("describer", "", "override describer.backend (attributes | dam | dam_server | openai_vlm); empty = from config"),
     ("reasoner", "", "override reasoner.backend (embedding | llama_cpp | openai); empty = from config"),
     ("base_dir", "", "folder relative model paths resolve against (then the working dir); default: the config's"),
     ("auto_start", "true", "configure + activate on start; false = leave it to a lifecycle manager"),

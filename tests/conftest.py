@@ -4,6 +4,8 @@ import pytest
 
 from helpers import REPO
 
+pytest_plugins = ["dam_support"]  # real_dam, tiny_dam_dir: DAM's real code from ../shared/vendor
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a model hub
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 

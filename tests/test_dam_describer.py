@@ -1,7 +1,8 @@
-"""The DAM describer's batching around NVIDIA's `dam` package.
+"""The DAM describer's batching around NVIDIA's `dam` package: UNIT tests with a stand-in `dam` module.
 
-The real `dam` package cannot exist on these machines (CUDA-only, weights from a model hub, not on PyPI), so this
-test installs a stand-in `dam` module that records what the describer sends and answers like DAM's generate():
+They are NOT the verification against DAM: tests/test_dam_real.py and tests/test_dam_server_describer.py run the
+describer and DAM's own server through NVlabs/describe-anything's real code (a tiny random DAM). This file installs a
+stand-in `dam` module that records what the describer sends and answers like DAM's generate():
 it checks the batch split, the shared prompt repeated per mask, one image tensor per mask, and the stop-string cut.
 """
 import sys

@@ -1,7 +1,8 @@
-"""DAM's vision encoder exported to ONNX and swapped in at run time (describer.dam.vision_encoder).
+"""DAM's vision encoder exported to ONNX and swapped in at run time (describer.dam.vision_encoder): UNIT tests.
 
-DAM (NVlabs/describe-anything) cannot exist on these machines: it is not on PyPI, pins a CUDA stack, and its weights
-come from a model hub. So the model here is a STAND-IN with DAM's interface (get_vision_tower / get_context_provider
+These use a STAND-IN model and are NOT the verification against DAM: tests/test_dam_real.py runs the same export and
+swap through NVlabs/describe-anything's real code (installed from ../shared/vendor, a tiny random DAM). The model here
+is a stand-in with DAM's interface (get_vision_tower / get_context_provider
 / get_mm_projector / encode_images_with_context, 8-channel full + focal-crop inputs), built around a real
 transformers SigLIP vision model (4 input channels, as DAM's) with random weights and a cross-attention context
 provider. Its encode_images_with_context follows DAM's own (llava_arch.py): context only for inputs whose crop

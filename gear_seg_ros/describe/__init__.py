@@ -4,6 +4,7 @@ from gear_seg_ros.describe.base import Describer
 DESCRIBERS = {
     "attributes": "gear_seg_ros.describe.attributes:AttributeDescriber",
     "dam": "gear_seg_ros.describe.dam:DamDescriber",
+    "dam_server": "gear_seg_ros.describe.dam_server:DamServerDescriber",
     "openai_vlm": "gear_seg_ros.describe.openai_vlm:OpenAIVlmDescriber",
 }
 

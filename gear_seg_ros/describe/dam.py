@@ -7,12 +7,15 @@ tensor; sequences finish at the end-of-sequence token. `batch_size: 1` is DAM's 
 `vision_encoder` (a `gear-seg export dam-vision` folder) runs the vision side on a TensorRT engine or ONNX Runtime
 instead of PyTorch (describe/dam_vision_runtime.py); the language model stays FP16 PyTorch.
 
-GPU only, and not installable on the CPU development machines (its package pins a CUDA torch stack and its weights
-come from a model hub), so this backend has NOT been run here. DAM weights are under NVIDIA's non-commercial
-license: for commercial robots use the `openai_vlm` describer with a license-clean VLM.
+Batched and one-by-one generation give the same greedy tokens except where two candidates tie at FP16 precision
+(batched kernels round differently). Run here only through DAM's real code with a tiny random-weight model on CPU
+(tests/test_dam_real.py; DAM's CUDA placements pointed at the CPU); the DAM-3B weights were never loaded. DAM runs
+on a CUDA machine; to keep it (its pins, its licence) out of the node's environment use `dam_server`. DAM weights are
+under NVIDIA's non-commercial license: for commercial robots use the `openai_vlm` describer with a license-clean VLM.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 
 import numpy as np
@@ -22,6 +25,21 @@ from gear_seg_ros.describe.base import Describer
 from gear_seg_ros.errors import BackendUnavailableError, ModelNotFoundError
 from gear_seg_ros.models import resolve_model_path
 from gear_seg_ros.types import MaskProposal
+
+
+@contextlib.contextmanager
+def dam_fast_init(disable_torch_init):
+    """DAM's `disable_torch_init()` for the load only: it replaces torch.nn.Linear / LayerNorm.reset_parameters for the
+    whole process, for good, so any module built later in the node (or a test) would keep uninitialised weights."""
+    import torch
+
+    saved = {cls: cls.__dict__["reset_parameters"] for cls in (torch.nn.Linear, torch.nn.LayerNorm)}
+    disable_torch_init()
+    try:
+        yield
+    finally:
+        for cls, method in saved.items():
+            cls.reset_parameters = method
 
 
 class DamDescriber(Describer):
@@ -38,8 +56,8 @@ class DamDescriber(Describer):
             raise BackendUnavailableError(
                 "describer.backend 'dam' needs NVIDIA's describe-anything package on a CUDA machine (see README, "
                 "'GPU backends'); on CPU use describer.backend 'attributes'") from None
-        disable_torch_init()
-        self.model = DescribeAnythingModel(model_path=str(path), conv_mode="v1", prompt_mode="full+focal_crop")
+        with dam_fast_init(disable_torch_init):
+            self.model = DescribeAnythingModel(model_path=str(path), conv_mode="v1", prompt_mode="full+focal_crop")
         if cfg.vision_encoder:
             self._use_exported_vision_encoder(base_dir)
 

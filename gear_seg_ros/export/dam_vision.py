@@ -12,9 +12,9 @@ calls those same three submodules in that order for a batch where every input is
   writes for a model over 2 GB), and the export check (largest difference between ONNX Runtime on CPU and PyTorch
   for random batches of 1 and 3, traced at 2).
 
-NOT RUN ON THE REAL DAM-3B HERE: DAM (NVlabs/describe-anything) is not installable on the CPU development machines
-and its weights are unreachable; the wrapper, the export and the runtime swap are tested on a small stand-in model
-with the same interface built around a real transformers SigLIP vision model (tests/test_dam_vision_export.py).
+Run here through DAM's real code (NVlabs/describe-anything from ../shared/vendor) on a tiny random-weight DAM on
+CPU, for the context provider's plain, crop-as-queries and masked-cross-attention modes (tests/test_dam_real.py);
+the DAM-3B weights were never loaded, so its export time and size are unmeasured.
 """
 from __future__ import annotations
 
@@ -83,8 +83,10 @@ def load_dam_llava(model_path: str, base_dir: str = ""):
         raise BackendUnavailableError(
             "exporting DAM's vision encoder needs NVIDIA's describe-anything package (pip install "
             "git+https://github.com/NVlabs/describe-anything) on a CUDA machine") from None
-    disable_torch_init()
-    return DescribeAnythingModel(model_path=str(path), conv_mode="v1", prompt_mode="full+focal_crop").model
+    from gear_seg_ros.describe.dam import dam_fast_init
+
+    with dam_fast_init(disable_torch_init):
+        return DescribeAnythingModel(model_path=str(path), conv_mode="v1", prompt_mode="full+focal_crop").model
 
 
 def export_dam_vision(out_dir: str | Path, model_path: Optional[str] = None, model=None, opset: int = 17,
