@@ -75,6 +75,9 @@ def test_api_state_images_masks_and_decisions(server):
                               {"question_id": "voc_q0", "text": ["  Who sits  nearest? ", "", "The nearest person"]})
     assert json.loads(body) == {"question_id": "voc_q0", "status": "pending", "edited": True,
                                 "text": ["Who sits nearest?", "The nearest person"]}
+    status, _, body = request(port, "POST", "/api/decision", {"question_id": "voc_q2", "text": ["Which one?"]})
+    status, _, body = request(port, "POST", "/api/decision", {"question_id": "voc_q2", "text": None})
+    assert json.loads(body)["text"] == QUESTIONS["voc"][2][1] and not json.loads(body)["edited"]  # restored
     on_disk = load_decisions(out)  # saved before the answer came
     assert on_disk["voc_q1"].status == "rejected" and on_disk["voc_q0"].text == ["Who sits nearest?",
                                                                                   "The nearest person"]

@@ -205,6 +205,7 @@ ENGINE_CONFIG = {  # as tests/test_engine_run.py: small enough for a 2-core CI m
 }
 
 
+@pytest.mark.slow  # ~40 s on 2 cores: the engine run
 @pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="llama-cpp-python (scripts/setup.sh)")
 def test_review_of_a_real_engine_output(browser, review_server, tmp_path):
     import cv2

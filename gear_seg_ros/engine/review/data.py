@@ -154,8 +154,10 @@ class ReviewData:
                     raise ReviewError(str(exc)) from None
             else:
                 raise ReviewError("text must be a list of lines (the question first) or null")
-        decision = self.store.update(question_id, image_id, status=status, text=text, reset_text=reset)
         generated = next(q.text for q in self.record(image_id).questions if q.question_id == question_id)
+        if text == generated:  # edited back to what the engine wrote: not an edit
+            text, reset = None, True
+        decision = self.store.update(question_id, image_id, status=status, text=text, reset_text=reset)
         return {"question_id": question_id, "status": decision.status, "text": decision.text or generated,
                 "edited": decision.text is not None}
 
