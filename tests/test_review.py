@@ -55,7 +55,11 @@ def test_api_state_images_masks_and_decisions(server):
     status, ctype, body = request(port, "GET", "/api/state")
     state = json.loads(body)
     assert status == 200 and [q["question_id"] for i in state["images"] for q in i["questions"]] == question_ids()
-    assert "rle" not in json.dumps(state)  # pixels come as PNGs, not in the state
+    assert "rle" not in json.dumps(state) and "masks" not in state["images"][0]  # masks come per image
+    status, _, body = request(port, "GET", "/api/masks/voc")
+    masks = json.loads(body)
+    assert status == 200 and len(masks) == 19 and masks[15]["description"] == "a person"
+    assert [m["eligible"] for m in masks][:2] == [True, True] and masks[6]["eligible"] is False  # 105 px < 1/600
     status, ctype, body = request(port, "GET", "/")
     assert status == 200 and b"/static/app.js" in body and b"http" not in body  # no network assets
     status, ctype, body = request(port, "GET", "/api/image/arc2017")

@@ -79,16 +79,13 @@ class ReviewData:
         return entry[1]
 
     def state(self) -> dict:
-        """Everything the page needs except pixels: images, masks (no RLE), questions with their decisions."""
+        """Images and their questions with the decisions; the masks come per image (`masks`), the pixels as PNGs,
+        so a folder of thousands of images stays a small answer."""
         self.refresh()
         with self._lock:
             records = [r for _, r in sorted(self._records.values(), key=lambda e: e[1].image_id)]
         images, categories = [], set()
         for rec in records:
-            colors = palette(len(rec.masks))
-            masks = [{"id": m.id, "description": m.description, "eligible": m.eligible, "area": m.area,
-                      "box": m.box, "color": "#%02x%02x%02x" % tuple(int(c) for c in colors[m.id])}
-                     for m in rec.masks]
             questions = []
             for q in rec.questions:
                 decision = self.store.get(q.question_id)
@@ -101,9 +98,16 @@ class ReviewData:
                     "answers": [a.model_dump() for a in q.answers],
                     "status": decision.status if decision else "pending"})
             images.append({"image_id": rec.image_id, "image_file": rec.image_file, "width": rec.width,
-                           "height": rec.height, "scene": rec.scene, "masks": masks, "questions": questions})
+                           "height": rec.height, "scene": rec.scene, "n_masks": len(rec.masks),
+                           "questions": questions})
         return {"out": str(self.out.resolve()), "images": images, "categories": sorted(categories),
                 "statuses": list(STATUSES)}
+
+    def masks(self, image_id: str) -> list[dict]:
+        rec = self.record(image_id)
+        colors = palette(len(rec.masks))
+        return [{"id": m.id, "description": m.description, "eligible": m.eligible, "area": m.area, "box": m.box,
+                 "color": "#{:02x}{:02x}{:02x}".format(*(int(c) for c in colors[m.id]))} for m in rec.masks]
 
     def image(self, image_id: str) -> tuple[bytes, str]:
         rec = self.record(image_id)

@@ -2,6 +2,7 @@
 
 GET  /                          the page (static/index.html; app.js, app.css beside it, no network assets)
 GET  /api/state                 records, questions and decisions (data.ReviewData.state)
+GET  /api/masks/<image_id>      the image's masks: id, description, colour, box (no pixels)
 GET  /api/image/<image_id>      the photo
 GET  /api/mask/<image_id>/<id>  one mask as a transparent PNG
 POST /api/decision              {"question_id", "status"?, "text"?}: saved (atomically) before the reply
@@ -66,6 +67,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(HTTPStatus.OK, static_file(name), ctype)
             elif path == "/api/state":
                 self._json(HTTPStatus.OK, self.data.state())
+            elif path.startswith("/api/masks/"):
+                self._json(HTTPStatus.OK, self.data.masks(unquote(path[len("/api/masks/"):])))
             elif path.startswith("/api/image/"):
                 body, ctype = self.data.image(unquote(path[len("/api/image/"):]))
                 self._send(HTTPStatus.OK, body, ctype, cache=True)

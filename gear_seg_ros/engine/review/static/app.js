@@ -150,7 +150,12 @@ function renderDetail() {
     $("layers").replaceChildren();
     $("layers").dataset.image = image.image_id;
   }
-  renderMasks();
+  if (image.masks) { renderMasks(); return; }
+  $("masks").replaceChildren(el("li", { class: "dim" }, "loading masks…"));
+  api(`/api/masks/${encodeURIComponent(image.image_id)}`).then((masks) => {
+    image.masks = masks;
+    if (S.filtered[S.index] && S.filtered[S.index].image === image) renderMasks();
+  }).catch((err) => showError(`could not load the masks: ${err.message}`));
 }
 
 function renderMasks() {
@@ -171,6 +176,11 @@ function renderMasks() {
   renderLayers();
 }
 
+function rerenderMasks() {
+  const it = S.filtered[S.index];
+  if (it && it.image.masks) renderMasks();
+}
+
 function renderLayers() {
   const layers = $("layers");
   const image = S.filtered[S.index].image;
@@ -189,7 +199,7 @@ function renderLayers() {
 function toggleMask(id, on) {
   if (on === undefined) on = !S.shown.has(id);
   if (on) S.shown.add(id); else S.shown.delete(id);
-  renderMasks();
+  rerenderMasks();
 }
 
 async function decide(changes, advance) {
@@ -246,7 +256,7 @@ const KEYS = {
   e: () => openEditor(),
   j: () => step(1), ArrowRight: () => step(1), ArrowDown: () => step(1),
   k: () => step(-1), ArrowLeft: () => step(-1), ArrowUp: () => step(-1),
-  m: () => { $("show-all").checked = S.showAll = !S.showAll; if (S.filtered[S.index]) renderMasks(); },
+  m: () => { $("show-all").checked = S.showAll = !S.showAll; rerenderMasks(); },
 };
 
 document.addEventListener("keydown", (event) => {
@@ -278,7 +288,7 @@ $("b-prev").addEventListener("click", () => step(-1));
 $("edit-save").addEventListener("click", saveEditor);
 $("edit-cancel").addEventListener("click", closeEditor);
 $("edit-revert").addEventListener("click", () => { closeEditor(); decide({ text: null }, false); });
-$("show-all").addEventListener("change", () => { S.showAll = $("show-all").checked; if (S.filtered[S.index]) renderMasks(); });
+$("show-all").addEventListener("change", () => { S.showAll = $("show-all").checked; rerenderMasks(); });
 for (const id of ["f-category", "f-status", "f-conf-min", "f-conf-max"]) {
   $(id).addEventListener("change", () => { refilter(currentQid()); $(id).blur(); });
 }
