@@ -132,6 +132,15 @@ def test_decisions_by_keyboard_and_mouse_survive_reload_and_a_killed_server(brow
     assert len(browser.find_elements(By.CSS_SELECTOR, "#masks li")) == 8
     press(browser, "m")
 
+    press(browser, "j")  # next / previous: keys and buttons
+    assert current(browser) == "arc2017_q1"
+    press(browser, Keys.ARROW_LEFT)
+    assert current(browser) == "arc2017_q0"
+    browser.find_element(By.ID, "b-next").click()
+    assert current(browser) == "arc2017_q1"
+    browser.find_element(By.ID, "b-prev").click()
+    assert current(browser) == "arc2017_q0" and "q=arc2017_q0" in browser.current_url
+
     press(browser, "a")  # accept (keyboard), moves on
     status_after(browser, "arc2017_q0", "accepted")
     assert current(browser) == "arc2017_q1"
