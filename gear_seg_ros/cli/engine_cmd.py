@@ -1,4 +1,5 @@
-"""`gear-seg engine IMAGES_DIR --out OUT ...` (build a data set) and `gear-seg engine export OUT` (write it again)."""
+"""`gear-seg engine IMAGES_DIR --out OUT ...` (build a data set), `gear-seg engine export OUT` (write it again),
+`gear-seg engine review OUT` and `gear-seg engine labelme export|import OUT` (cli/engine_review_cmd.py)."""
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,11 @@ def register(sub) -> None:
     p = sub.add_parser(
         "engine", help="data engine: write a reasoning-segmentation data set from a folder of images",
         description="gear-seg engine IMAGES_DIR --out OUT [...]  builds (or resumes) a data set;  "
-                    "gear-seg engine export OUT [--formats ...]  writes the data sets again from OUT's records.")
-    p.add_argument("paths", nargs="+", metavar="IMAGES_DIR", help="folder of images, or: export OUT")
+                    "gear-seg engine export OUT [--formats ...]  writes the data sets again from OUT's records "
+                    "(honouring the review);  gear-seg engine review OUT  opens the review page;  "
+                    "gear-seg engine labelme export|import OUT  round-trips masks through labelme.")
+    p.add_argument("paths", nargs="+", metavar="IMAGES_DIR",
+                   help="folder of images, or: export OUT, review OUT, labelme export OUT, labelme import OUT")
     p.add_argument("--out", default="out/engine", help="output folder (records, perception cache, exports)")
     p.add_argument("--config", metavar="FILE", default=None,
                    help=f"agent YAML config with an LLM reasoner (default: {DEFAULT_CONFIG.name}, SmolLM2 on CPU)")
@@ -54,6 +58,9 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--images", default=None, help="export: the images folder, if it moved since the run")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    from gear_seg_ros.cli import engine_review_cmd
+
+    engine_review_cmd.add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -80,15 +87,19 @@ def _formats(text: str) -> list[str]:
 
 
 def run(args) -> int:
+    from gear_seg_ros.cli import engine_review_cmd
     from gear_seg_ros.engine.splits import parse_ratios
 
+    if args.paths[0] in engine_review_cmd.ACTIONS:
+        return engine_review_cmd.run_action(args)
     try:
         ratios = parse_ratios(args.split)
     except ValueError as exc:
         raise GearSegError(str(exc)) from None
     formats = _formats(args.formats)
     if args.paths[0] == "export" and len(args.paths) == 2:
-        return run_export(Path(args.paths[1]), formats or list(ALL_FORMATS.split(",")), ratios, args.images)
+        return run_export(Path(args.paths[1]), formats or list(ALL_FORMATS.split(",")), ratios, args.images,
+                          args.only_accepted)
     if len(args.paths) != 1:
         raise GearSegError("expected one IMAGES_DIR (or: export OUT)")
     return run_build(args, Path(args.paths[0]), formats, ratios)
@@ -124,19 +135,22 @@ def run_build(args, images_dir: Path, formats: list[str], ratios) -> int:
     return 1 if summary.failed else 0
 
 
-def run_export(out: Path, formats: list[str], ratios, images: str | None) -> int:
+def run_export(out: Path, formats: list[str], ratios, images: str | None, only_accepted: bool = False) -> int:
+    from gear_seg_ros.cli.engine_review_cmd import review_line
     from gear_seg_ros.engine.runner import manifest
 
     info = manifest(out)
     images_dir = Path(images) if images else Path(info["images_dir"])
     if not images_dir.is_dir():
         raise GearSegError(f"images folder {images_dir} not found; pass --images DIR")
-    _export(out, images_dir, formats, ratios, info.get("options", {}).get("auto_label"))
+    if review_line(out):
+        print(review_line(out) + ("; only the accepted ones exported" if only_accepted else ""))
+    _export(out, images_dir, formats, ratios, info.get("options", {}).get("auto_label"), only_accepted)
     return 0
 
 
-def _export(out: Path, images_dir: Path, formats: list[str], ratios, keyword) -> None:
+def _export(out: Path, images_dir: Path, formats: list[str], ratios, keyword, only_accepted: bool = False) -> None:
     from gear_seg_ros.engine.export import export_dataset
 
-    for fmt, path in export_dataset(out, images_dir, formats, ratios, keyword).items():
+    for fmt, path in export_dataset(out, images_dir, formats, ratios, keyword, only_accepted).items():
         print(f"{fmt}: {path}")

@@ -28,6 +28,9 @@ def register(sub) -> None:
                         "instead of running segmentation and description")
     p.add_argument("--limit", type=int, metavar="N", help="evaluate at most N samples")
     p.add_argument("--overlays", action="store_true", help="also write OUT/overlays/*.png")
+    p.add_argument("--report", action="store_true",
+                   help="also write OUT/report.html (summary, error attribution plot, every query worst first with "
+                        "its picture, descriptions and explanation; opens from file://, pictures in OUT/report/)")
     p.add_argument("--target-label", metavar="LABEL", help="labelme/COCO: evaluate only this label (e.g. bus)")
     p.add_argument("--query-template", default="the {label}", help="labelme/COCO query text (default: 'the {label}')")
     p.add_argument("--first-text-only", action="store_true",
@@ -63,7 +66,8 @@ def run(args) -> int:
         log = None if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
         try:
             summary = evaluate(samples, agent, mode=args.mode, out_dir=args.out, from_outputs=args.from_outputs,
-                               overlays=args.overlays, limit=args.limit, log=log)
+                               overlays=args.overlays, limit=args.limit, log=log, report=args.report,
+                               report_title=str(args.data))
         except (DatasetError, OSError, ValueError) as exc:
             raise GearSegError(str(exc)) from None
     summary.update(data=str(args.data), out=str(args.out))
@@ -74,4 +78,6 @@ def run(args) -> int:
     else:
         print(format_summary(summary))
         print(f"\nper-query results: {Path(args.out) / 'results.jsonl'}; summary: {Path(args.out) / 'summary.json'}")
+        if args.report:
+            print(f"report: {(Path(args.out) / 'report.html').resolve().as_uri()}")
     return 0

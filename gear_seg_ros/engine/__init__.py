@@ -6,6 +6,8 @@ Layout of an output folder:
   perception/                 cached segment + describe outputs, reference layout (sam/masks, dam/descriptions)
   records/<stem>.json         one validated record per finished image, written atomically
   export/<format>/...         the data sets (`gear-seg engine export OUT`)
+  review.json                 review decisions (`gear-seg engine review OUT`), honoured by the export
+  labelme/                    questions out for mask correction (`gear-seg engine labelme export|import OUT`)
 """
 from gear_seg_ros.engine.options import CATEGORIES, EngineOptions
 

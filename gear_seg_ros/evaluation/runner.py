@@ -4,7 +4,8 @@ Per sample the image is perceived once (or its stored perception imported with `
 answered on that frame, and each answer is scored against the shared ground truth. A failure in one sample or one
 query is recorded (success=False, scored as I = 0, U = |gt|) and the run goes on; only set-up errors that would fail
 every sample (ConfigError, ModelNotFoundError, BackendUnavailableError) stop it.
-Writes under out_dir: results.jsonl (one line per query), summary.json, overlays/*.png (optional).
+Writes under out_dir: results.jsonl (one line per query), summary.json, overlays/*.png (optional), report.html with
+its pictures in report/ (optional, html_report.py).
 """
 from __future__ import annotations
 
@@ -93,7 +94,7 @@ def _score_query(agent, sample, query, mode, perception, ceiling, perceive_s, er
 
 def evaluate(samples: Iterable[EvalSample], agent, mode: str = "auto", out_dir=None, from_outputs=None,
              overlays: bool = False, limit: Optional[int] = None,
-             log: Optional[Callable[[str], None]] = None) -> dict:
+             log: Optional[Callable[[str], None]] = None, report: bool = False, report_title: str = "") -> dict:
     """Evaluate `agent` on `samples` (limit = at most that many samples). Returns the summary dict."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; use one of {MODES}")
@@ -103,9 +104,14 @@ def evaluate(samples: Iterable[EvalSample], agent, mode: str = "auto", out_dir=N
     from_outputs = Path(from_outputs) if from_outputs else None
     records, coco, start = [], CocoCollector(), time.perf_counter()
     jsonl = open(out / "results.jsonl", "w", encoding="utf-8") if out else None
+    reporter = None
+    if report and out:
+        from gear_seg_ros.evaluation.html_report import ReportWriter
+
+        reporter = ReportWriter(out, report_title)
     try:
         for n, sample in enumerate(islice(samples, limit)):
-            perception, error, perceive_s, ceiling = None, None, 0.0, None
+            perception, error, perceive_s, ceiling, best_ids = None, None, 0.0, None, []
             try:
                 perception, perceive_s = _perceive(agent, sample, from_outputs)
             except SETUP_ERRORS:
@@ -114,8 +120,8 @@ def evaluate(samples: Iterable[EvalSample], agent, mode: str = "auto", out_dir=N
                 error = f"perception failed: {type(exc).__name__}: {exc}"
             if perception is not None:
                 shape = sample.target.shape
-                ceiling = segmentation_ceiling([_fit(m.mask, shape) for m in perception.masks], sample.target,
-                                               sample.ignore)[0]
+                ceiling, best_ids = segmentation_ceiling([_fit(m.mask, shape) for m in perception.masks],
+                                                         sample.target, sample.ignore)
             category = sample.queries[0].category if sample.queries else None
             if sample.instances and category:
                 coco.add_ground_truth(sample.image_id, category, sample.instances, sample.target.shape)
@@ -137,6 +143,10 @@ def evaluate(samples: Iterable[EvalSample], agent, mode: str = "auto", out_dir=N
                     write_overlay(out / "overlays" / f"{_safe(sample.sample_id)}_{k}.png",
                                   eval_overlay(sample.image, masks, record["ids"], sample.target, sample.ignore,
                                                caption))
+                if reporter:
+                    seen = result.descriptions if result is not None else \
+                        dict(perception.numbered()) if perception is not None else {}
+                    reporter.add(sample, k, record, masks, seen, best_ids)
                 if log:
                     log(f"[{n + 1}] {sample.sample_id} | {query.text[:60]!r} -> IoU {record['iou']:.3f}"
                         + ("" if record["success"] else f" (failed: {record['message'][:80]})"))
@@ -146,6 +156,8 @@ def evaluate(samples: Iterable[EvalSample], agent, mode: str = "auto", out_dir=N
     summary = build_summary(records, coco, time.perf_counter() - start)
     if out:
         (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    if reporter:
+        reporter.finish(summary)
     return summary
 
 

@@ -45,8 +45,14 @@ class Item:
         return list(seen)
 
 
-def iter_items(out: Path, images_dir: Path, ratios: tuple[float, float, float]) -> Iterator[Item]:
+def iter_items(out: Path, images_dir: Path, ratios: tuple[float, float, float],
+               only_accepted: bool = False) -> Iterator[Item]:
+    """The records as the review left them (rejected questions out, edited text in; OUT/review.json)."""
+    from gear_seg_ros.engine.review.decisions import apply_decisions, load_decisions
+
+    decisions = load_decisions(out)
     for record in iter_records(out):
+        record = apply_decisions(record, decisions, only_accepted)
         yield Item(record, Path(images_dir) / record.image_file, split_of(record.image_id, ratios))
 
 
@@ -64,14 +70,14 @@ def place_image(source: Path, target: Path) -> None:
 
 
 def export_dataset(out: Path, images_dir: Path, formats: list[str], ratios: tuple[float, float, float],
-                   keyword: Optional[str] = None) -> dict[str, Path]:
+                   keyword: Optional[str] = None, only_accepted: bool = False) -> dict[str, Path]:
     from gear_seg_ros.engine.export import coco, lisa, parquet, yolo
 
     writers = {"lisa": lisa.write, "parquet": parquet.write, "coco": coco.write, "yolo": yolo.write}
     unknown = [f for f in formats if f not in writers]
     if unknown:
         raise ValueError(f"unknown export formats {unknown}; choose from {', '.join(FORMATS)}")
-    items = list(iter_items(out, images_dir, ratios))
+    items = list(iter_items(out, images_dir, ratios, only_accepted))
     written = {}
     for fmt in formats:
         final = Path(out) / "export" / fmt
