@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from gear_seg_ros.errors import GearSegError, InvalidImageError, UnknownFrameError
-from gear_seg_ros.ros import conversions
+from gear_seg_ros.ros import conversions, depth_input
 from gear_seg_ros.ros.depth3d import Centroid3D, check_depth_size, mask_centroid_3d
 from gear_seg_ros.ros.messages import descriptions_msg, empty_result, result_msg
 from gear_seg_ros.ros.params import NodeParams
@@ -41,6 +41,7 @@ class Pipeline:
         self.frames = FrameBuffer(params.frame_buffer)
         self.depths: collections.deque = collections.deque(maxlen=16)
         self.camera_info: Any = None
+        self.depth_camera_info: Any = None  # depth_registered:=false only
         self.enabled = params.enable
         self.perceived = 0
         self._warned: set[str] = set()
@@ -62,6 +63,9 @@ class Pipeline:
 
     def on_camera_info(self, msg: Any) -> None:
         self.camera_info = msg
+
+    def on_depth_camera_info(self, msg: Any) -> None:
+        self.depth_camera_info = msg
 
     def warn_once(self, text: str) -> None:
         with self._warn_lock:
@@ -147,7 +151,7 @@ class Pipeline:
     def _perceive(self, frame: Frame, progress: Any) -> tuple[Any, Any, bool]:
         try:
             image = conversions.compressed_to_rgb(frame.msg) if self.params.use_compressed \
-                else conversions.image_to_rgb(frame.msg)
+                else conversions.image_to_rgb(frame.msg, self.params.color_16bit_max)
         except InvalidImageError as exc:
             raise InvalidImageError(self._input_problem(exc)) from None
         perception, computed = self.agent.ensure_perceived(image, frame.key, progress)
@@ -173,7 +177,8 @@ class Pipeline:
             return (f"centroid_3d not filled: the nearest depth image is {dt * 1000:.0f} ms from the colour image, "
                     f"more than sync_tolerance_s={self.params.sync_tolerance_s}; check both stamps come from one clock")
         try:
-            metres = conversions.depth_to_metres(depth)
+            metres = depth_input.depth_in_colour(depth, info, r.union_mask.shape[:2], self.params,
+                                                 self.depth_camera_info)
             check_depth_size(metres.shape, r.union_mask.shape, (int(info.width), int(info.height)))
             return [mask_centroid_3d(m, metres, info.k) for m in r.masks]
         except GearSegError as exc:

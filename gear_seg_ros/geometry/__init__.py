@@ -1,0 +1,1 @@
+"""Camera geometry in numpy (no ROS): depth reprojection between calibrated cameras."""
