@@ -32,9 +32,7 @@ def parse_format(fmt: str) -> tuple[str, str]:
     fmt = fmt or ""
     encoding, sep, rest = fmt.partition(";")
     encoding = encoding.strip()
-    if not sep:
-        codec = "png"
-    elif "compressedDepth png" in rest:
+    if not sep or "compressedDepth png" in rest:
         codec = "png"
     elif "compressedDepth rvl" in rest:
         codec = "rvl"

@@ -79,13 +79,13 @@ REJECTED: dict[str, tuple[str, str]] = {
     "yv12": ("nv12", "planar YV12 is not a sensor_msgs encoding; set the driver to nv12 or yuv422_yuy2"),
     "yvyu": ("yuv422_yuy2", "YVYU is not a sensor_msgs encoding; set the driver to YUYV (yuv422_yuy2), or "
                             + _USB_CAM),
-    "32FC1": ("mono16", "32FC1 is a depth image: remap depth:= to it and image:= to the colour topic "
-                        "(an IR stream as mono8 / mono16)"),
+    "32FC1": ("mono16", ("32FC1 is a depth image: remap depth:= to it and image:= to the colour topic "
+                         "(an IR stream as mono8 / mono16)")),
     "64FC1": ("mono16", "64FC1 is not a camera format: remap depth:= or image:= to the camera's own topics"),
     "jpeg": ("rgb8", "this is a compressed stream: set use_compressed:=true and remap image/compressed:= to it"),
     "png": ("rgb8", "this is a compressed stream: set use_compressed:=true and remap image/compressed:= to it"),
-    "h264": ("rgb8", "video streams are not decoded here; subscribe the camera's raw image or its "
-                     "image/compressed (jpeg) topic with use_compressed:=true"),
+    "h264": ("rgb8", ("video streams are not decoded here; subscribe the camera's raw image or its "
+                      "image/compressed (jpeg) topic with use_compressed:=true")),
 }
 
 

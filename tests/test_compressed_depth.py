@@ -81,7 +81,7 @@ def test_centroids_of_the_arc2017_objects(arc2017, depth, index):
     mm_raw = mask_centroid_3d(mask, millimetres(depth) * np.float32(0.001), k)
     via16 = mask_centroid_3d(mask, cd.decode_metres(*cd.encode(millimetres(depth))), k)
     via32 = mask_centroid_3d(mask, cd.decode_metres(*cd.encode(depth)), k)
-    as_xyz = lambda c: np.array([c.x, c.y, c.z])  # noqa: E731
+    as_xyz = lambda c: np.array([c.x, c.y, c.z])
     assert raw.valid and via16.valid and via32.valid
     assert np.linalg.norm(as_xyz(via16) - as_xyz(mm_raw)) == 0.0  # lossless
     assert np.linalg.norm(as_xyz(via16) - as_xyz(raw)) < 0.001  # 1 mm: millimetre rounding only
@@ -98,7 +98,7 @@ def test_bad_messages_are_explained():
         cd.decode(fmt, data[:12])
     with pytest.raises(InvalidImageError, match="16-bit single-channel PNG"):
         cd.decode(fmt, data[:12] + b"garbage")
-    ok, png8 = cv2.imencode(".png", np.zeros((4, 4), np.uint8))
+    _ok, png8 = cv2.imencode(".png", np.zeros((4, 4), np.uint8))
     with pytest.raises(InvalidImageError, match=r"uint8 \(4, 4\)"):
         cd.decode(fmt, data[:12] + png8.tobytes())
     with pytest.raises(InvalidImageError, match="malformed compressedDepth rvl image"):
