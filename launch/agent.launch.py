@@ -36,7 +36,7 @@ ARGUMENTS = [
     ("base_dir", "", "folder relative model paths resolve against (then the working dir); default: the config's"),
     ("auto_start", "true", "configure + activate on start; false = leave it to a lifecycle manager"),
     ("log_level", "info", "debug | info | warn | error"),
-    # cameras: presets in config/cameras.yaml; explicit arguments (other than their default) override a preset
+    # cameras: presets in config/cameras.yaml
     ("camera", "", "driver preset: realsense | zed | oakd | usb_cam (topics, encodings, QoS); empty = none"),
     ("compressed_depth", "/camera/aligned_depth_to_color/image_raw/compressedDepth",
      "compressedDepth topic (used when use_compressed_depth)"),
@@ -46,6 +46,13 @@ ARGUMENTS = [
     ("depth_to_color_translation", "[0.0, 0.0, 0.0]", "depth -> colour optical frame translation [x, y, z] m"),
     ("depth_to_color_rotation", "[0.0, 0.0, 0.0, 1.0]", "depth -> colour optical frame rotation [x, y, z, w]"),
 ]
+# What a camera preset may set. These are declared with an empty default, meaning "the preset's value, else the
+# fallback below", so an argument given on the command line always wins over the preset.
+PRESETTABLE = ("image", "compressed", "camera_info", "depth", "compressed_depth", "depth_camera_info",
+               "depth_registered", "image_qos")
+FALLBACK = {name: default for name, default, _ in ARGUMENTS if name in PRESETTABLE}
+ARGUMENTS = [(name, "", f"{doc} (default: the camera preset's, else {default})") if name in FALLBACK
+             else (name, default, doc) for name, default, doc in ARGUMENTS]
 CAMERAS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "config", "cameras.yaml")
 
 
@@ -69,21 +76,23 @@ def _config_parameters(path):
 
 
 def _camera_preset(name):
-    """Launch-argument values of a preset in config/cameras.yaml (next to this file, in the source tree and in
+    """Launch-argument values (PRESETTABLE ones only) of a preset in config/cameras.yaml (next to this file, in the source tree and in
     share/gear_seg_ros)."""
     with open(CAMERAS_FILE) as f:
         presets = yaml.safe_load(f) or {}
     if name not in presets:
         raise RuntimeError(f"camera:={name} is not a preset; use one of {sorted(presets)} (config/cameras.yaml)")
-    return {k: str(v) for k, v in presets[name].get("arguments", {}).items()}
+    args = presets[name].get("arguments", {})
+    unknown = sorted(set(args) - set(PRESETTABLE))
+    if unknown:
+        raise RuntimeError(f"camera preset {name} sets {unknown}, which a preset cannot set (only {PRESETTABLE})")
+    return {k: str(v) for k, v in args.items()}
 
 
 def _node(context, *args, **kwargs):
     given = lambda name: LaunchConfiguration(name).perform(context)
-    defaults = {name: default for name, default, _ in ARGUMENTS if isinstance(default, str)}
     preset = _camera_preset(given("camera")) if given("camera") else {}
-    # an argument left at its built-in default takes the preset's value
-    arg = lambda name: preset[name] if name in preset and given(name) == defaults.get(name) else given(name)
+    arg = lambda name: given(name) or preset.get(name) or FALLBACK.get(name, "")
     config = arg("config")
     overrides = {
         "base_dir": arg("base_dir") or os.path.dirname(os.path.abspath(config)),
