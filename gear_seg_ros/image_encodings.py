@@ -121,11 +121,11 @@ def check_shape(spec: Encoding, height: int, width: int) -> None:
 
 
 def scale16(arr: np.ndarray, max16: float) -> np.ndarray:
-    """uint16 -> uint8 with `max16` as full scale (0 = the frame's maximum)."""
-    full = int(arr.max()) if max16 <= 0 else int(max16)
-    full = max(full, 1)
-    out = (arr.astype(np.uint32) * 255 + full // 2) // full
-    return np.minimum(out, 255).astype(np.uint8)
+    """uint16 -> uint8 with `max16` as full scale (0 = the frame's maximum), rounded and saturated."""
+    import cv2
+
+    full = max(int(arr.max()) if max16 <= 0 else float(max16), 1)
+    return cv2.convertScaleAbs(np.ascontiguousarray(arr), alpha=255.0 / full)
 
 
 def to_rgb(pixels: np.ndarray, encoding: str, max16: float = 65535) -> np.ndarray:
