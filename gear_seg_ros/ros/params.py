@@ -31,7 +31,7 @@ class NodeParams:
     enable: bool = True
     publish_debug_image: bool = True
     request_timeout_s: float = 60.0
-    # cameras (docs/cameras in README): compressed / unregistered depth, 16-bit colour scaling
+    # cameras (README "Cameras"): compressed / unregistered depth, 16-bit colour scaling
     use_compressed_depth: bool = False
     depth_registered: bool = True
     depth_to_color_translation: list = field(default_factory=lambda: [0.0, 0.0, 0.0])
@@ -69,7 +69,8 @@ def _camera_problems(p: NodeParams) -> list[str]:
         if len(value) != n or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in value):
             problems.append(f"{name}={list(value)!r}: must be {n} finite numbers")
     rot = p.depth_to_color_rotation
-    if len(rot) == 4 and sum(float(v) ** 2 for v in rot) < 1e-12:
+    numeric = all(isinstance(v, (int, float)) for v in rot)
+    if len(rot) == 4 and numeric and sum(float(v) ** 2 for v in rot) < 1e-12:
         problems.append("depth_to_color_rotation is all zeros: the identity is [0.0, 0.0, 0.0, 1.0] (x, y, z, w)")
     if p.color_16bit_max < 0:
         problems.append(f"color_16bit_max={p.color_16bit_max}: must be >= 0 (0 = each frame's maximum)")
