@@ -85,10 +85,11 @@ def quantisation(depth_max: float = 10.0, depth_quantization: float = 100.0) -> 
 
 
 def quantisation_step(depth_m: float, depth_max: float = 10.0, depth_quantization: float = 100.0) -> float:
-    """Depth change of one inverse-depth value at `depth_m` (the 32FC1 round-trip error bound)."""
+    """Depth change of one inverse-depth value at `depth_m`: the 32FC1 round trip (truncation to an integer
+    value) moves a depth by less than this."""
     a, b = quantisation(depth_max, depth_quantization)
     v = a / depth_m + b
-    return a / (np.floor(v) - 1 - b) - a / (v - b)
+    return float(a / (v - 1 - b) - a / (v - b))
 
 
 def encode(depth: np.ndarray, codec: str = "png", depth_max: float = 10.0, depth_quantization: float = 100.0,
