@@ -4,6 +4,7 @@ Dockerfile's base images and CUDA build stages. The resolver tests need PyPI and
 from __future__ import annotations
 
 import importlib.metadata as md
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +28,8 @@ def test_cpu_and_gpu_locks_differ_only_in_accelerator_wheels():
 def test_lock_differences_are_reported():
     cpu = {"numpy": locks.Pin("numpy", "1.26.4", ""), "rich": locks.Pin("rich", "15.0.0", "")}
     gpu = {"numpy": locks.Pin("numpy", "2.0.0", ""), "nvidia-cublas": locks.Pin("nvidia-cublas", "13.1", "")}
-    assert locks.lock_differences(cpu, gpu) == ["numpy: CPU lock 1.26.4, GPU lock 2.0.0", "rich is in the CPU lock only"]
+    assert locks.lock_differences(cpu, gpu) == ["numpy: CPU lock 1.26.4, GPU lock 2.0.0",
+                                                "rich is in the CPU lock only"]
 
 
 def test_dam_critical_pins():
@@ -104,6 +106,12 @@ def test_gpu_lock_resolves_for_the_image_from_metadata_only(resolver_pip, tmp_pa
     assert any(k.startswith("torch requires") for k in majors), majors
     assert any(k.startswith("onnxruntime-gpu requires") for k in majors), majors
     assert set(majors.values()) == {13}, majors
+    # Dockerfile.x86's build stage installs torch with --no-deps from the lines its grep picks: all torch needs
+    pattern = re.search(r"grep -iE '([^']+)'", (ROOT / "docker" / "Dockerfile.x86").read_text()).group(1)
+    picked = {n for n, p in gpu.items() if re.match(pattern, p.line, flags=re.IGNORECASE)}
+    needed = locks.closure(res.report, "torch")
+    assert {"nvidia-cudnn-cu13", "nvidia-cublas", "triton"} <= needed
+    assert needed - picked == set()
 
 
 @pytest.mark.slow
@@ -125,3 +133,41 @@ def test_jetson_lock_resolves_for_jetpack6(resolver_pip, tmp_path):
                         provided={"torch": "2.5.0+jetpack6"})
     assert res.problems == []
     assert res.wheel_downloads == []
+
+
+def _dam_source() -> Path | None:
+    import os
+
+    vendored = ROOT.parent / "shared" / "vendor" / "describe-anything"
+    for candidate in (os.environ.get("GEAR_SEG_DAM_SRC", ""), str(vendored)):
+        if candidate and (Path(candidate) / "dam" / "describe_anything_model.py").is_file():
+            return Path(candidate)
+    return None
+
+
+@pytest.mark.slow
+def test_dam_real_package_imports_under_the_cpu_lock(tmp_path):
+    """DAM's real code (../shared/vendor/describe-anything, installed --no-deps) imports, every module, with the
+    lock's transformers / numpy / pydantic / opencv; and none of it needs torchvision (no CPU wheel)."""
+    source = _dam_source()
+    if source is None:
+        pytest.skip("DAM's source is not here (../shared/vendor/describe-anything or $GEAR_SEG_DAM_SRC)")
+    import shutil
+
+    shutil.copytree(source, tmp_path / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps",
+                    "--no-build-isolation", "--target", str(tmp_path / "site"), str(tmp_path / "src")],
+                   check=True, capture_output=True, timeout=300)
+    code = ("import sys, importlib, pkgutil, dam\n"
+            "from dam import DescribeAnythingModel\n"
+            "from transformers.modeling_utils import no_init_weights\n"
+            "bad = []\n"
+            "for m in pkgutil.walk_packages(dam.__path__, 'dam.'):\n"
+            "    try: importlib.import_module(m.name)\n"
+            "    except Exception as e: bad.append((m.name, repr(e)))\n"
+            "print(bad, 'torchvision' in sys.modules)\n")
+    env = {"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-c", code], check=False, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "[] False"

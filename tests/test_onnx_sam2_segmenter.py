@@ -134,7 +134,7 @@ def test_tensorrt_runtime_on_a_machine_without_tensorrt(tmp_path, monkeypatch):
     (engines / "engines.json").write_text(json.dumps({"kind": "sam2", "encoder": "enc.engine",
                                                       "decoder": "dec.engine"}))
     monkeypatch.setitem(sys.modules, "tensorrt", None)
-    with pytest.raises(BackendUnavailableError, match="tensorrt-cu12.*runtime: onnxruntime"):
+    with pytest.raises(BackendUnavailableError, match="tensorrt-cu13.*runtime: onnxruntime"):
         OnnxSam2Segmenter(OnnxSam2SegmenterConfig(model_dir=str(model_dir), runtime="tensorrt"))
 
 

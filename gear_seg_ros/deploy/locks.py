@@ -219,7 +219,8 @@ def resolve(lock: dict[str, Pin], pip_wheel: Path, work: Path, python_version: s
                    + "\n")
     log, report_path = work / "pip.log", work / "report.json"
     cmd = [py, str(pip_wheel / "pip"), "install", "--dry-run", "--ignore-installed", "--quiet", "--no-cache-dir",
-           "--target", str(work / "target"), "--index-url", PYPI_SIMPLE, "--use-feature=fast-deps", "--find-links", str(wheels),
+           "--target", str(work / "target"), "--index-url", PYPI_SIMPLE, "--use-feature=fast-deps",
+           "--find-links", str(wheels),
            "--report", str(report_path), "--log", str(log), *platform_args(python_version, machine),
            "-r", str(req)]
     t0 = time.perf_counter()
@@ -239,3 +240,26 @@ def resolve(lock: dict[str, Pin], pip_wheel: Path, work: Path, python_version: s
     problems += [f"{n}: pinned {p.version}, pip resolved {resolved.get(n)}" for n, p in sorted(pins.items())
                  if resolved.get(n) != p.version.split("+")[0]]
     return Resolution(report, seconds, downloads, partial, nbytes, problems)
+
+
+def closure(report: dict, root: str, python_version: str = "3.12", machine: str = "x86_64") -> set[str]:
+    """`root` and every package it pulls in, per pip's report (markers evaluated for the target platform)."""
+    from packaging.requirements import Requirement
+
+    items = {canonicalize_name(i["metadata"]["name"]): i for i in report["install"]}
+    env = {"python_version": python_version, "python_full_version": f"{python_version}.0", "sys_platform": "linux",
+           "platform_system": "Linux", "platform_machine": machine, "os_name": "posix",
+           "implementation_name": "cpython", "platform_python_implementation": "CPython"}
+    seen, todo = set(), [(canonicalize_name(root), ())]
+    while todo:
+        name, extras = todo.pop()
+        if name in seen and not extras:
+            continue
+        seen.add(name)
+        for text in items[name]["metadata"].get("requires_dist") or []:
+            req = Requirement(text)
+            if req.marker and not any(req.marker.evaluate({**env, "extra": e}) for e in (extras or ("",))):
+                continue
+            if canonicalize_name(req.name) in items:
+                todo.append((canonicalize_name(req.name), tuple(req.extras)))
+    return seen

@@ -1,9 +1,9 @@
 """Build TensorRT engines from an ONNX export (`gear-seg export trt`): SAM 2 or DAM's vision encoder.
 
-UNTESTED HERE: this needs an NVIDIA GPU and the `tensorrt` Python package (pip install tensorrt-cu12, matching the
-CUDA driver), neither of which exists on the CPU machines this project is developed on. The code follows the
-TensorRT 8.6 / 10.x Python API (Builder, OnnxParser, optimisation profile, build_serialized_network); check it on a
-GPU before relying on it. On CPU-only machines it raises BackendUnavailableError with a clear message.
+UNTESTED HERE: this needs an NVIDIA GPU and the `tensorrt` Python package (requirements/gpu.txt: tensorrt-cu13
+10.16, matching the CUDA driver), neither of which exists on the CPU machines this project is developed on. The code
+follows the TensorRT 8.6 / 10.x Python API (Builder, OnnxParser, optimisation profile, build_serialized_network);
+check it on a GPU before relying on it. On CPU-only machines it raises BackendUnavailableError with a clear message.
 
 - SAM 2: the image encoder has static shapes (1 x 3 x S x S); the prompt decoder gets one optimisation profile over
   the dynamic prompt batch (min / opt / max prompts) and the number of points per prompt (1 .. max_points; the
@@ -67,7 +67,7 @@ def _build_one(trt, onnx_path: Path, engine_path: Path, fp16: bool, workspace_gb
             # TensorRT 11 builds strongly typed networks only: precision must come from the ONNX graph itself
             raise GearSegError(
                 f"TensorRT {trt.__version__} has no FP16 builder flag (weak typing was removed in TensorRT 11); "
-                "install TensorRT 10.x (requirements/gpu.txt pins tensorrt-cu12 10.16; JetPack 6 ships 10.3) or "
+                "install TensorRT 10.x (requirements/gpu.txt pins tensorrt-cu13 10.16; JetPack 6 ships 10.3) or "
                 "build FP32 engines with --no-fp16")
         if not getattr(builder, "platform_has_fast_fp16", True):
             log.warning("this GPU has no fast FP16; building %s in FP16 anyway", engine_path.name)

@@ -1,1 +1,1 @@
-"""Camera geometry in numpy (no ROS): depth reprojection between calibrated cameras."""
+"""ROS-free 3-D geometry on depth images: grasp poses, depth reprojection between calibrated cameras."""

@@ -25,9 +25,9 @@ def import_tensorrt():
         import tensorrt as trt
     except ImportError:
         raise BackendUnavailableError(
-            "TensorRT engines need the `tensorrt` Python package and an NVIDIA GPU (pip install tensorrt-cu12 on a "
-            "CUDA 12 machine; JetPack ships it on a Jetson); on a CPU-only machine run the ONNX files with "
-            "onnxruntime instead (runtime: onnxruntime)") from None
+            "TensorRT engines need the `tensorrt` Python package and an NVIDIA GPU (requirements/gpu.txt: "
+            "tensorrt-cu13 10.16 on a CUDA 13 machine, driver >= 580; JetPack ships it on a Jetson); on a CPU-only "
+            "machine run the ONNX files with onnxruntime instead (runtime: onnxruntime)") from None
     return trt
 
 
