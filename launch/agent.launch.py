@@ -4,6 +4,7 @@
       depth:=/camera/aligned_depth_to_color/image_raw camera_info:=/camera/color/camera_info use_depth:=true
   ros2 launch gear_seg_ros agent.launch.py config:=$(ros2 pkg prefix gear_seg_ros)/share/gear_seg_ros/config/cpu.yaml
   ros2 launch gear_seg_ros agent.launch.py namespace:=left_arm reasoner:=openai policy:=continuous
+  ros2 launch gear_seg_ros agent.launch.py camera:=zed use_depth:=true   # presets: config/cameras.yaml
 
 Then: ros2 service call /gear_seg_agent/segment gear_seg_msgs/srv/Segment "{instruction: 'the ripest strawberry'}"
 """
@@ -35,7 +36,24 @@ ARGUMENTS = [
     ("base_dir", "", "folder relative model paths resolve against (then the working dir); default: the config's"),
     ("auto_start", "true", "configure + activate on start; false = leave it to a lifecycle manager"),
     ("log_level", "info", "debug | info | warn | error"),
+    # cameras: presets in config/cameras.yaml
+    ("camera", "", "driver preset: realsense | zed | oakd | usb_cam (topics, encodings, QoS); empty = none"),
+    ("compressed_depth", "/camera/aligned_depth_to_color/image_raw/compressedDepth",
+     "compressedDepth topic (used when use_compressed_depth)"),
+    ("depth_camera_info", "/camera/depth/camera_info", "the depth camera's camera_info (depth_registered:=false)"),
+    ("use_compressed_depth", "false", "subscribe image_transport compressedDepth instead of raw depth"),
+    ("depth_registered", "true", "false: reproject depth into the colour camera (depth_camera_info + extrinsics)"),
+    ("depth_to_color_translation", "[0.0, 0.0, 0.0]", "depth -> colour optical frame translation [x, y, z] m"),
+    ("depth_to_color_rotation", "[0.0, 0.0, 0.0, 1.0]", "depth -> colour optical frame rotation [x, y, z, w]"),
 ]
+# What a camera preset may set. These are declared with an empty default, meaning "the preset's value, else the
+# fallback below", so an argument given on the command line always wins over the preset.
+PRESETTABLE = ("image", "compressed", "camera_info", "depth", "compressed_depth", "depth_camera_info",
+               "depth_registered", "image_qos")
+FALLBACK = {name: default for name, default, _ in ARGUMENTS if name in PRESETTABLE}
+ARGUMENTS = [(name, "", f"{doc} (default: the camera preset's, else {default})") if name in FALLBACK
+             else (name, default, doc) for name, default, doc in ARGUMENTS]
+CAMERAS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "config", "cameras.yaml")
 
 
 def _flatten(data, prefix=""):
@@ -57,8 +75,24 @@ def _config_parameters(path):
     return _flatten(data)
 
 
+def _camera_preset(name):
+    """Launch-argument values (PRESETTABLE ones only) of a preset in config/cameras.yaml (next to this file, in the source tree and in
+    share/gear_seg_ros)."""
+    with open(CAMERAS_FILE) as f:
+        presets = yaml.safe_load(f) or {}
+    if name not in presets:
+        raise RuntimeError(f"camera:={name} is not a preset; use one of {sorted(presets)} (config/cameras.yaml)")
+    args = presets[name].get("arguments", {})
+    unknown = sorted(set(args) - set(PRESETTABLE))
+    if unknown:
+        raise RuntimeError(f"camera preset {name} sets {unknown}, which a preset cannot set (only {PRESETTABLE})")
+    return {k: str(v) for k, v in args.items()}
+
+
 def _node(context, *args, **kwargs):
-    arg = lambda name: LaunchConfiguration(name).perform(context)
+    given = lambda name: LaunchConfiguration(name).perform(context)
+    preset = _camera_preset(given("camera")) if given("camera") else {}
+    arg = lambda name: given(name) or preset.get(name) or FALLBACK.get(name, "")
     config = arg("config")
     overrides = {
         "base_dir": arg("base_dir") or os.path.dirname(os.path.abspath(config)),
@@ -67,6 +101,10 @@ def _node(context, *args, **kwargs):
         "use_compressed": arg("use_compressed").lower() == "true",
         "use_depth": arg("use_depth").lower() == "true",
         "auto_start": arg("auto_start").lower() == "true",
+        "use_compressed_depth": arg("use_compressed_depth").lower() == "true",
+        "depth_registered": arg("depth_registered").lower() == "true",
+        "depth_to_color_translation": [float(v) for v in yaml.safe_load(arg("depth_to_color_translation"))],
+        "depth_to_color_rotation": [float(v) for v in yaml.safe_load(arg("depth_to_color_rotation"))],
     }
     for stage in ("segmenter", "describer", "reasoner"):
         if arg(stage):
@@ -78,7 +116,8 @@ def _node(context, *args, **kwargs):
         namespace=arg("namespace"),
         parameters=[_config_parameters(config), overrides],
         remappings=[("image", arg("image")), ("image/compressed", arg("compressed")), ("depth", arg("depth")),
-                    ("camera_info", arg("camera_info"))],
+                    ("camera_info", arg("camera_info")), ("depth/compressedDepth", arg("compressed_depth")),
+                    ("depth_camera_info", arg("depth_camera_info"))],
         arguments=["--ros-args", "--log-level", arg("log_level")],
         output="screen",
         emulate_tty=True,

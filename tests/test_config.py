@@ -56,4 +56,5 @@ def test_shipped_configs_load():
     from helpers import REPO
 
     for path in sorted((REPO / "config").glob("*.yaml")):
-        AgentConfig.from_yaml(path)
+        if path.name != "cameras.yaml":  # launch presets per camera driver, not an agent config
+            AgentConfig.from_yaml(path)

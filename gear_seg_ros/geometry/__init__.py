@@ -1,1 +1,1 @@
-"""ROS-free 3-D geometry on depth images (grasp poses)."""
+"""ROS-free 3-D geometry on depth images: grasp poses, depth reprojection between calibrated cameras."""

@@ -4,7 +4,8 @@ configure builds the GearSegAgent (models load once); activate creates the topic
 deactivate / cleanup release them. With `auto_start:=true` (default) a plain `ros2 run` configures and activates
 itself. All model work runs on one worker thread (see worker.py); callbacks only store frames and queue requests.
 
-Inputs (relative, remappable): image (sensor_msgs/Image) or image/compressed, depth + camera_info (use_depth),
+Inputs (relative, remappable): image (sensor_msgs/Image) or image/compressed, depth (or depth/compressedDepth with
+use_compressed_depth) + camera_info (use_depth), depth_camera_info (depth_registered:=false),
 instruction (std_msgs/String). Services: ~/segment (gear_seg_msgs/Segment), ~/enable (std_srvs/SetBool).
 Action: ~/segment (gear_seg_msgs/Segment, feedback = stage). Outputs: ~/result (every answer, failures
 included), ~/grasp_targets (only successful answers with at least one target: what a grasp planner subscribes),
@@ -126,6 +127,8 @@ class GearSegAgentNode(LifecycleNode):
                          else ReliabilityPolicy.BEST_EFFORT)
         image_topic = "image/compressed" if p.use_compressed else "image"
         topics = {k: self.resolve_topic_name(k) for k in ("depth", "camera_info")}
+        if p.use_compressed_depth:
+            topics["depth"] = self.resolve_topic_name("depth/compressedDepth")
         topics["image"] = self.resolve_topic_name(image_topic)
         self._pipeline = pipe = Pipeline(self._agent, p, self.get_logger(), self, topics)
         sub = self.create_subscription
@@ -135,7 +138,14 @@ class GearSegAgentNode(LifecycleNode):
         else:
             self._inputs.append(sub(Image, image_topic, pipe.on_image, qos, callback_group=self._input_group))
         if p.use_depth:
-            self._inputs.append(sub(Image, "depth", pipe.on_depth, qos, callback_group=self._input_group))
+            if p.use_compressed_depth:  # image_transport's name for it: <depth>/compressedDepth
+                self._inputs.append(sub(CompressedImage, "depth/compressedDepth", pipe.on_depth, qos,
+                                      callback_group=self._input_group))
+            else:
+                self._inputs.append(sub(Image, "depth", pipe.on_depth, qos, callback_group=self._input_group))
+            if not p.depth_registered:
+                self._inputs.append(sub(CameraInfo, "depth_camera_info", pipe.on_depth_camera_info, qos,
+                                      callback_group=self._input_group))
             self._inputs.append(sub(CameraInfo, "camera_info", pipe.on_camera_info, qos,
                                   callback_group=self._input_group))
         self._inputs.append(sub(String, "instruction", self._on_instruction, RESULT_QOS,

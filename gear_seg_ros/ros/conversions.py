@@ -11,9 +11,10 @@ from typing import Any
 
 import numpy as np
 
+from gear_seg_ros import image_encodings
 from gear_seg_ros.errors import InvalidImageError
 
-# encoding -> (dtype, channels)
+# encoding -> (dtype, channels) of the depth / basic encodings; colour ones are in gear_seg_ros.image_encodings
 ENCODINGS: dict[str, tuple[np.dtype, int]] = {
     "rgb8": (np.dtype(np.uint8), 3),
     "bgr8": (np.dtype(np.uint8), 3),
@@ -21,38 +22,55 @@ ENCODINGS: dict[str, tuple[np.dtype, int]] = {
     "16UC1": (np.dtype(np.uint16), 1),
     "32FC1": (np.dtype(np.float32), 1),
 }
-COLOR_ENCODINGS = ("rgb8", "bgr8", "mono8")
+COLOR_ENCODINGS = tuple(image_encodings.COLOUR)
 DEPTH_ENCODINGS = ("16UC1", "32FC1")
+ALL_ENCODINGS = tuple(dict.fromkeys(tuple(ENCODINGS) + COLOR_ENCODINGS))
 _FIX = ("set the camera driver to publish one of {0} (e.g. realsense2_camera rgb_camera.color_format:=RGB8), "
         "or convert with image_proc")
 
 
-def check_image(msg: Any, allowed: tuple[str, ...] = tuple(ENCODINGS)) -> tuple[np.dtype, int, int]:
+def _layout(enc: str, allowed: tuple[str, ...]) -> tuple[np.dtype, int, int]:
+    """(sample dtype, samples per pixel, data rows per image row x 2) of `enc`, or a message naming the fix."""
+    if enc in allowed and enc in ENCODINGS:
+        dtype, channels = ENCODINGS[enc]
+        return dtype, channels, 2
+    if enc in allowed or allowed == COLOR_ENCODINGS:
+        spec = image_encodings.lookup(enc)  # raises with the closest accepted encoding and a driver setting
+        return spec.np_dtype, spec.channels, spec.rows_x2
+    raise InvalidImageError(f"unsupported image encoding {enc!r}; " + _FIX.format(", ".join(allowed)))
+
+
+def check_image(msg: Any, allowed: tuple[str, ...] = ALL_ENCODINGS) -> tuple[np.dtype, int, int]:
     """Validates encoding, size and step without touching pixels; returns (dtype, channels, row bytes)."""
     enc = msg.encoding
-    if enc not in ENCODINGS or enc not in allowed:
-        raise InvalidImageError(f"unsupported image encoding {enc!r}; " + _FIX.format(", ".join(allowed)))
-    dtype, channels = ENCODINGS[enc]
+    dtype, channels, rows_x2 = _layout(enc, allowed)
     h, w = int(msg.height), int(msg.width)
     if h <= 0 or w <= 0:
         raise InvalidImageError(f"empty {enc} image ({w}x{h}); the publisher must fill height and width")
+    if enc in image_encodings.COLOUR and enc in allowed:
+        image_encodings.check_shape(image_encodings.COLOUR[enc], h, w)
     row = w * channels * dtype.itemsize
     step = int(msg.step)
     if step < row:
         raise InvalidImageError(
             f"{enc} image step {step} is smaller than width*channels*bytes = {w}*{channels}*{dtype.itemsize} = {row}; "
             f"the publisher must set step = {row} (or more, for padded rows)")
-    if len(msg.data) != step * h:
+    rows = h * rows_x2 // 2
+    if len(msg.data) != step * rows:
+        what = f"step*height = {step}*{h}" if rows_x2 == 2 else f"step*height*3/2 = {step}*{h}*3/2"
         raise InvalidImageError(
-            f"{enc} image data has {len(msg.data)} bytes but step*height = {step}*{h} = {step * h}; "
-            "the publisher must fill data with height rows of step bytes")
+            f"{enc} image data has {len(msg.data)} bytes but {what} = {step * rows}; "
+            "the publisher must fill data with height rows of step bytes" + ("" if rows_x2 == 2 else
+                                                                              " plus height/2 chroma rows"))
     return dtype, channels, row
 
 
-def image_to_numpy(msg: Any, allowed: tuple[str, ...] = tuple(ENCODINGS)) -> np.ndarray:
-    """H x W (x C) array viewing `msg.data` (zero-copy when rows are unpadded and byte order is native)."""
+def image_to_numpy(msg: Any, allowed: tuple[str, ...] = ALL_ENCODINGS) -> np.ndarray:
+    """H x W (x C) array viewing `msg.data` (zero-copy when rows are unpadded and byte order is native);
+    nv12 / nv21: the (H * 3/2) x W plane stack."""
     dtype, channels, row = check_image(msg, allowed)
     h, w, step = int(msg.height), int(msg.width), int(msg.step)
+    h = len(msg.data) // step  # data rows (nv12: 3/2 of the image rows)
     buf = np.frombuffer(msg.data, dtype=np.uint8)
     rows = buf.reshape(h, step)[:, :row]
     swapped = dtype.itemsize > 1 and bool(msg.is_bigendian) != (sys.byteorder == "big")
@@ -63,16 +81,13 @@ def image_to_numpy(msg: Any, allowed: tuple[str, ...] = tuple(ENCODINGS)) -> np.
     return out.reshape(h, w, channels) if channels > 1 else out.reshape(h, w)
 
 
-def image_to_rgb(msg: Any) -> np.ndarray:
-    """RGB uint8 H x W x 3 for the agent, from rgb8 / bgr8 / mono8."""
+def image_to_rgb(msg: Any, max16: float = 65535) -> np.ndarray:
+    """RGB uint8 H x W x 3 for the agent, from any encoding of gear_seg_ros.image_encodings (16-bit ones scaled
+    with full scale `max16`, 0 = each frame's maximum)."""
     arr = image_to_numpy(msg, allowed=COLOR_ENCODINGS)
-    if msg.encoding == "bgr8":
-        import cv2
-
-        return cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
-    if msg.encoding == "mono8":
-        return np.repeat(arr[:, :, None], 3, axis=2)
-    return arr
+    if msg.encoding == "rgb8":
+        return arr
+    return image_encodings.to_rgb(arr, msg.encoding, max16)
 
 
 def compressed_to_rgb(msg: Any) -> np.ndarray:
@@ -107,19 +122,28 @@ def depth_to_metres(msg: Any) -> np.ndarray:
 
 
 def numpy_to_image(arr: np.ndarray, encoding: str, header: Any | None = None) -> Any:
-    """sensor_msgs/Image from an array whose dtype/channels match `encoding`."""
+    """sensor_msgs/Image from an array whose dtype/channels match `encoding` (colour encodings: the layout
+    image_encodings.from_rgb returns, e.g. H x 2W for yuv422, (H * 3/2) x W for nv12)."""
     from sensor_msgs.msg import Image
 
-    if encoding not in ENCODINGS:
-        raise InvalidImageError(f"cannot build an Image with encoding {encoding!r}; use one of {list(ENCODINGS)}")
-    dtype, channels = ENCODINGS[encoding]
+    if encoding in ENCODINGS:
+        dtype, channels = ENCODINGS[encoding]
+        rows_x2 = 2
+    elif encoding in image_encodings.COLOUR:
+        spec = image_encodings.COLOUR[encoding]
+        dtype, channels, rows_x2 = spec.np_dtype, spec.channels, spec.rows_x2
+    else:
+        raise InvalidImageError(f"cannot build an Image with encoding {encoding!r}; use one of "
+                                f"{list(ENCODINGS) + image_encodings.accepted()}")
     arr = np.ascontiguousarray(arr, dtype=dtype)
-    if arr.ndim != (3 if channels > 1 else 2) or (channels > 1 and arr.shape[2] != channels):
+    packed = channels == 2 and arr.ndim == 2  # 4:2:2 as H x 2W bytes
+    if not packed and (arr.ndim != (3 if channels > 1 else 2) or (channels > 1 and arr.shape[2] != channels)):
         raise InvalidImageError(f"array of shape {arr.shape} does not fit encoding {encoding} ({channels} channel(s))")
     msg = Image()
     if header is not None:
         msg.header = header
-    msg.height, msg.width = int(arr.shape[0]), int(arr.shape[1])
+    msg.height = int(arr.shape[0]) * 2 // rows_x2
+    msg.width = int(arr.shape[1]) // 2 if packed else int(arr.shape[1])
     msg.encoding = encoding
     msg.is_bigendian = sys.byteorder == "big"
     msg.step = msg.width * channels * dtype.itemsize

@@ -9,7 +9,7 @@ None or an empty list keep dynamic typing.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 from gear_seg_ros.config import AgentConfig
@@ -34,6 +34,12 @@ class NodeParams:
     enable: bool = True
     publish_debug_image: bool = True
     request_timeout_s: float = 60.0
+    # cameras (README "Cameras"): compressed / unregistered depth, 16-bit colour scaling
+    use_compressed_depth: bool = False
+    depth_registered: bool = True
+    depth_to_color_translation: list = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    depth_to_color_rotation: list = field(default_factory=lambda: [0.0, 0.0, 0.0, 1.0])
+    color_16bit_max: float = 65535.0
 
     def validate(self) -> NodeParams:
         problems = []
@@ -51,12 +57,31 @@ class NodeParams:
             problems.append(f"request_timeout_s={self.request_timeout_s}: must be > 0 seconds")
         if self.sync_tolerance_s < 0:
             problems.append(f"sync_tolerance_s={self.sync_tolerance_s}: must be >= 0 seconds")
+        problems += _camera_problems(self)
         if problems:
             raise ConfigError("invalid node parameters:\n  " + "\n  ".join(problems))
         return self
 
 
-NODE_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(NodeParams)}
+def _camera_problems(p: NodeParams) -> list[str]:
+    import math
+
+    problems = []
+    for name, n in (("depth_to_color_translation", 3), ("depth_to_color_rotation", 4)):
+        value = getattr(p, name)
+        if len(value) != n or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in value):
+            problems.append(f"{name}={list(value)!r}: must be {n} finite numbers")
+    rot = p.depth_to_color_rotation
+    numeric = all(isinstance(v, (int, float)) for v in rot)
+    if len(rot) == 4 and numeric and sum(float(v) ** 2 for v in rot) < 1e-12:
+        problems.append("depth_to_color_rotation is all zeros: the identity is [0.0, 0.0, 0.0, 1.0] (x, y, z, w)")
+    if p.color_16bit_max < 0:
+        problems.append(f"color_16bit_max={p.color_16bit_max}: must be >= 0 (0 = each frame's maximum)")
+    return problems
+
+
+NODE_DEFAULTS: dict[str, Any] = {f.name: f.default_factory() if f.default is MISSING else f.default
+                                 for f in fields(NodeParams)}
 AGENT_DEFAULTS: dict[str, Any] = AgentConfig().flatten()
 
 
@@ -138,6 +163,9 @@ def _coerce_sets(node: Any) -> Any:
 def read(node: Any) -> tuple[NodeParams, AgentConfig]:
     """Current values, validated; raises ConfigError with every problem and the key to fix."""
     values = {n: node.get_parameter(n).value for n in NODE_DEFAULTS}
+    values = {n: [float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else x for x in v]
+              if isinstance(NODE_DEFAULTS[n], list) and isinstance(v, (list, tuple)) or type(v).__name__ == "array"
+              else v for n, v in values.items()}
     bad = [f"{n}={v!r}: expected {type(NODE_DEFAULTS[n]).__name__}" for n, v in values.items() if not _fits(v, n)]
     if bad:
         raise ConfigError("invalid node parameters:\n  " + "\n  ".join(bad))
@@ -172,6 +200,14 @@ _DOCS = {
     "enable": "false: ignore frames and answer requests with success=false (toggle with ~/enable)",
     "publish_debug_image": "publish ~/debug_image (overlay of the selected masks)",
     "request_timeout_s": "default wait for service / action answers (a request's timeout_s overrides it)",
+    "use_compressed_depth": "subscribe depth/compressedDepth (image_transport compressedDepth, png or rvl) "
+                            "instead of the raw depth image",
+    "depth_registered": "true: depth is registered to the colour image; false: reproject it with "
+                        "depth_camera_info and depth_to_color_* into the colour camera",
+    "depth_to_color_translation": "[x, y, z] metres: depth optical frame -> colour optical frame (p_c = R p_d + t)",
+    "depth_to_color_rotation": "[x, y, z, w] quaternion of the same transform",
+    "color_16bit_max": "full-scale value of 16-bit colour/IR images (mono16, 16UC1, bayer_*16, rgb16); "
+                       "0 = each frame's maximum",
 }
 
 

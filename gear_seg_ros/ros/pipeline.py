@@ -11,7 +11,7 @@ from typing import Any
 
 from gear_seg_ros.errors import GearSegError, InvalidImageError, UnknownFrameError
 from gear_seg_ros.geometry.grasp_pose import GraspPose, grasp_pose
-from gear_seg_ros.ros import conversions
+from gear_seg_ros.ros import conversions, depth_input
 from gear_seg_ros.ros.depth3d import Centroid3D, check_depth_size, mask_centroid_3d
 from gear_seg_ros.ros.messages import descriptions_msg, empty_result, result_msg
 from gear_seg_ros.ros.params import NodeParams
@@ -43,6 +43,7 @@ class Pipeline:
         self.pairer = DepthPairer(params.sync_tolerance_s)
         self.timings: dict[str, float] = {}  # last answer's stage seconds (diagnostics)
         self.answered = 0
+        self.depth_camera_info: Any = None  # depth_registered:=false only
         self.enabled = params.enable
         self.perceived = 0
         self.tracking: Any = None  # ros/tracking.py Tracking, when the tracker is enabled
@@ -70,6 +71,9 @@ class Pipeline:
 
     def on_camera_info(self, msg: Any) -> None:
         self.pairer.add("camera_info", stamp_ns(msg.header.stamp), msg)
+
+    def on_depth_camera_info(self, msg: Any) -> None:
+        self.depth_camera_info = msg
 
     def warn_once(self, text: str) -> None:
         with self._warn_lock:
@@ -157,7 +161,7 @@ class Pipeline:
     def _perceive(self, frame: Frame, progress: Any) -> tuple[Any, Any, bool]:
         try:
             image = conversions.compressed_to_rgb(frame.msg) if self.params.use_compressed \
-                else conversions.image_to_rgb(frame.msg)
+                else conversions.image_to_rgb(frame.msg, self.params.color_16bit_max)
         except InvalidImageError as exc:
             raise InvalidImageError(self._input_problem(exc)) from None
         perception, computed = self.agent.ensure_perceived(image, frame.key, progress)
@@ -186,7 +190,8 @@ class Pipeline:
         if info is None:
             return f"centroid_3d not filled: no camera_info received yet on {self.topics['camera_info']}"
         try:
-            metres = conversions.depth_to_metres(depth)
+            metres = depth_input.depth_in_colour(depth, info, r.union_mask.shape[:2], self.params,
+                                                 self.depth_camera_info)
             check_depth_size(metres.shape, r.union_mask.shape, (int(info.width), int(info.height)))
             centroids = [mask_centroid_3d(m, metres, info.k) for m in r.masks]
             return centroids, [grasp_pose(m, metres, info.k) for m in r.masks]

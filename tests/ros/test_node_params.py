@@ -110,3 +110,17 @@ def test_a_plain_agent_config_works_as_params_file(tmp_path):
         context.try_shutdown()
     ros_file = ["x", "--ros-args", "--params-file", str(REPO / "config" / "agent.yaml")]
     assert ros_params_args(ros_file) == ros_file  # a ROS parameter file is passed through
+
+
+def test_camera_parameters(make_node):
+    node = make_node("-p", "depth_registered:=false", "-p", "depth_to_color_translation:=[0.05, -0.01, 0.0]",
+                     "-p", "depth_to_color_rotation:=[0.0, 0.0, 0.7071068, 0.7071068]", "-p", "color_16bit_max:=1023",
+                     "-p", "use_compressed_depth:=true")
+    p, _ = read(node)
+    assert (p.depth_registered, p.use_compressed_depth, p.color_16bit_max) == (False, True, 1023.0)
+    assert p.depth_to_color_translation == [0.05, -0.01, 0.0] and p.depth_to_color_rotation[3] == 0.7071068
+    node = make_node("-p", "depth_to_color_translation:=[0.05, 0.0]", "-p",
+                     "depth_to_color_rotation:=[0.0, 0.0, 0.0, 0.0]", "-p", "color_16bit_max:=-1.0")
+    with pytest.raises(ConfigError, match=r"(?s)depth_to_color_translation=\[0.05, 0.0\]: must be 3 finite numbers"
+                                          r".*identity is \[0.0, 0.0, 0.0, 1.0\].*color_16bit_max=-1.0"):
+        read(node)

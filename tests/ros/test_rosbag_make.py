@@ -126,3 +126,28 @@ def test_cli_demo_arc2017(tmp_path):
     assert depth.encoding == "32FC1" and (depth.height, depth.width) == (480, 640)
     assert msgs["/camera/camera_info"][0][1].k[0] == pytest.approx(517.6198, abs=1e-3)
     assert len(msgs["/camera/image"]) == 2
+
+
+@pytest.mark.parametrize("codec", ["png", "rvl"])
+def test_compressed_depth_and_other_colour_encodings(tmp_path, codec):
+    from gear_seg_ros import image_encodings
+    from gear_seg_ros.compressed_depth import decode
+
+    images = frames(2)
+    mm = [np.full((48, 64), 700 + i, np.uint16) for i in range(2)]
+    mm[0][0, :5] = 0
+    bag = make_bag(images, tmp_path / "bag", depth=mm, compressed_depth=codec, encoding="yuv422_yuy2")
+    msgs = read_bag(bag)
+    assert set(msgs) == {"/camera/image", "/camera/depth/compressedDepth"}
+    for (_, msg), want in zip(msgs["/camera/depth/compressedDepth"], mm):
+        assert msg.format == f"16UC1; compressedDepth {codec}"
+        encoding, back = decode(msg.format, msg.data.tobytes())
+        assert encoding == "16UC1"
+        np.testing.assert_array_equal(back, want)
+    image = msgs["/camera/image"][0][1]
+    assert (image.encoding, image.width, image.step) == ("yuv422_yuy2", 64, 128)
+    np.testing.assert_array_equal(image.data.reshape(48, 128), image_encodings.from_rgb(images[0], "yuv422_yuy2"))
+    with pytest.raises(GearSegError, match="compressed_depth must be png or rvl"):
+        make_bag(images, tmp_path / "bag2", depth=mm, compressed_depth="jpeg")
+    with pytest.raises(GearSegError, match="unsupported image encoding 'hsv8'"):
+        make_bag(images, tmp_path / "bag3", encoding="hsv8")
