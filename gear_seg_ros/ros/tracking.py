@@ -21,7 +21,7 @@ from std_srvs.srv import Trigger
 
 from gear_seg_ros.errors import GearSegError, InvalidImageError
 from gear_seg_ros.geometry.grasp_pose import grasp_pose
-from gear_seg_ros.ros import conversions
+from gear_seg_ros.ros import conversions, depth_input
 from gear_seg_ros.ros.depth3d import mask_centroid_3d
 from gear_seg_ros.ros.messages import fill_pose, roi
 from gear_seg_ros.track import LOST, PREDICTED, TRACKED
@@ -194,7 +194,7 @@ class Tracking:
         if frame.depth is None or frame.camera_info is None:
             return None, None
         try:
-            metres = conversions.depth_to_metres(frame.depth)
+            metres = depth_input.depth_in_colour(frame.depth, frame.camera_info, hw, p.params, p.depth_camera_info)
         except GearSegError as exc:
             p.warn_once(f"tracking without depth: {exc}")
             return None, None
