@@ -1,16 +1,20 @@
 """Build TensorRT engines from an ONNX export (`gear-seg export trt`): SAM 2 or DAM's vision encoder.
 
-UNTESTED HERE: this needs an NVIDIA GPU and the `tensorrt` Python package (requirements/gpu.txt: tensorrt-cu13
-10.16, matching the CUDA driver), neither of which exists on the CPU machines this project is developed on. The code
-follows the TensorRT 8.6 / 10.x Python API (Builder, OnnxParser, optimisation profile, build_serialized_network);
-check it on a GPU before relying on it. On CPU-only machines it raises BackendUnavailableError with a clear message.
+UNTESTED HERE: this needs an NVIDIA GPU and the `tensorrt` Python package (requirements/gpu.txt: tensorrt-cu13,
+matching the CUDA driver), neither of which exists on the CPU machines this project is developed on. The code follows the
+TensorRT 8.6 / 10.x Python API (Builder, OnnxParser, optimisation profile, build_serialized_network); check it on a
+GPU before relying on it. On CPU-only machines it raises BackendUnavailableError with a clear message.
 
 - SAM 2: the image encoder has static shapes (1 x 3 x S x S); the prompt decoder gets one optimisation profile over
   the dynamic prompt batch (min / opt / max prompts) and the number of points per prompt (1 .. max_points; the
   automatic generator uses 1).
 - DAM vision encoder: one profile over the mask batch (B x 8 x S x S).
-- `engines.json` in the engine folder records the kind, GPU, TensorRT version, batch range and each part's engine
-  file; the runtimes (`segmenter.onnx_sam2.runtime: tensorrt`, `describer.dam.vision_runtime: tensorrt`) read it.
+- Each engine is compared with ONNX Runtime on the same inputs (export/engine_check.py, engine_probe.py) and built
+  in FP32 instead when its FP16 build misses the stated tolerance, or refused when FP32 misses it too.
+- `engines.json` in the engine folder records the kind, GPU, TensorRT version, batch range, each part's engine file,
+  precision, check report and the sha256 of the ONNX export it was built from; the runtimes
+  (`segmenter.onnx_sam2.runtime: tensorrt`, `describer.dam.vision_runtime: tensorrt`) read it and refuse engines
+  built from another export (stale) or for another GPU / TensorRT version.
 - Engines are specific to a GPU model and a TensorRT version: the file name carries the GPU name, the TensorRT
   version, the first 16 hex digits of the ONNX file's sha256, the precision and the batch range, so a cached
   engine is re-used only when all of them match (and rebuilt otherwise).
@@ -119,10 +123,35 @@ def engine_plan(meta: dict, batch: tuple[int, int, int], max_points: int) -> dic
     raise GearSegError(f"metadata.json names an unknown export kind {kind!r}; re-run the export with this version")
 
 
+class TensorRTBackend:
+    """What build_engines needs from TensorRT: its version, the GPU, building an engine and running one."""
+
+    def __init__(self) -> None:
+        self.trt = import_tensorrt()
+        self.version = self.trt.__version__
+        self.gpu = gpu_name()
+
+    def build(self, onnx_path: Path, engine_path: Path, fp16: bool, workspace_gb: float, shapes) -> None:
+        _build_one(self.trt, onnx_path, engine_path, fp16, workspace_gb, shapes)
+
+    def runner(self, engine_path: Path):
+        from gear_seg_ros.runtime.trt_session import TrtSession
+
+        session = TrtSession(engine_path)
+        return lambda feed: dict(zip(session.output_names, session.run(session.output_names, feed)))
+
+
 def build_engines(onnx_dir: str | Path, out_dir: str | Path | None = None, fp16: bool = True,
                   workspace_gb: float = 4.0, min_batch: int = 1, opt_batch: Optional[int] = None,
-                  max_batch: Optional[int] = None, max_points: int = 4, force: bool = False) -> dict:
-    """Build (or re-use cached) engines for every part of an export; returns the engines.json content."""
+                  max_batch: Optional[int] = None, max_points: int = 4, force: bool = False, check: bool = True,
+                  backend=None) -> dict:
+    """Build (or re-use cached) engines for every part of an export; returns the engines.json content.
+
+    With `check`, each engine is compared with ONNX Runtime on the same inputs (export/engine_check.py): FP16 first
+    when asked, FP32 for a part whose FP16 engine misses the tolerance, refused when FP32 misses it too.
+    `backend` is TensorRT (TensorRTBackend) unless a test passes a stand-in.
+    """
+    from gear_seg_ros.export.engine_check import TOLERANCES, select_precision
     from gear_seg_ros.export.sam2_onnx import export_digest
 
     onnx_dir = Path(onnx_dir)
@@ -134,28 +163,51 @@ def build_engines(onnx_dir: str | Path, out_dir: str | Path | None = None, fp16:
         raise GearSegError(f"need 1 <= min batch <= opt batch <= max batch, got {min_batch}, {opt_batch}, {max_batch}")
     batch = (min_batch, opt_batch, max_batch)
     plan = engine_plan(meta, batch, max_points)
-    trt = import_tensorrt()
+    backend = backend or TensorRTBackend()
     out = Path(out_dir) if out_dir else onnx_dir / "engines"
     out.mkdir(parents=True, exist_ok=True)
-    gpu = gpu_name()
     kind = meta.get("kind", "sam2")
-    result: dict = {"kind": kind, "gpu": gpu, "tensorrt": trt.__version__, "fp16": fp16, "batch": list(batch)}
+    result: dict = {"kind": kind, "gpu": backend.gpu, "tensorrt": backend.version, "fp16": fp16,
+                    "batch": list(batch), "precision": {}, "export_sha256": {}, "checks": {} if check else None}
     if kind == "sam2":
         result["max_points"] = max_points
+    probe = None
+    if check:
+        from gear_seg_ros.export.engine_probe import EngineProbe
+
+        probe = EngineProbe(onnx_dir, meta, batch)
     for part, shapes in plan.items():
         onnx_path = onnx_dir / meta[part]["file"]
         if not onnx_path.is_file():
             raise ModelNotFoundError(f"{onnx_path} is missing; re-run the export into {onnx_dir}")
         digest = export_digest(onnx_dir, onnx_path.name)
         if digest != meta[part].get("sha256"):
-            log.warning("%s does not match the sha256 in metadata.json (edited after export?)", onnx_path)
+            raise GearSegError(f"{onnx_path} does not match the sha256 in {onnx_dir / 'metadata.json'} (changed "
+                               "after the export); re-run the export")
         points = max_points if shapes and "point_coords" in shapes else None
-        engine = out / engine_name(onnx_path.name, digest, gpu, trt.__version__, fp16, batch if shapes else None,
-                                   points)
-        if engine.is_file() and not force:
-            log.info("re-using cached engine %s", engine)
+
+        def build(precision: str, onnx_path=onnx_path, shapes=shapes, points=points, digest=digest) -> Path:
+            engine = out / engine_name(onnx_path.name, digest, backend.gpu, backend.version, precision == "fp16",
+                                       batch if shapes else None, points)
+            if engine.is_file() and not force:
+                log.info("re-using cached engine %s", engine)
+            else:
+                backend.build(onnx_path, engine, precision == "fp16", workspace_gb, shapes)
+            return engine
+
+        precisions = ["fp16", "fp32"] if fp16 else ["fp32"]
+        if probe is None:
+            engine, precision = build(precisions[0]), precisions[0]
+            log.warning("%s engine not compared with ONNX Runtime (--no-check)", part)
         else:
-            _build_one(trt, onnx_path, engine, fp16, workspace_gb, shapes)
+            engine, precision, reports = select_precision(
+                part, precisions, build, lambda e, part=part: probe.candidate(part, backend.runner(e)),
+                probe.reference(part), TOLERANCES[(kind, part)])
+            result["checks"][part] = [r.as_dict() for r in reports]
+            for r in reports:
+                log.log(logging.INFO if r.passed else logging.WARNING, "engine check: %s", r.summary())
         result[part] = engine.name  # relative to the engine folder, so the folder can be mounted elsewhere
+        result["precision"][part] = precision
+        result["export_sha256"][part] = digest
     (out / ENGINE_INDEX).write_text(json.dumps(result, indent=2) + "\n")
     return result

@@ -25,9 +25,9 @@ def import_tensorrt():
         import tensorrt as trt
     except ImportError:
         raise BackendUnavailableError(
-            "TensorRT engines need the `tensorrt` Python package and an NVIDIA GPU (requirements/gpu.txt: "
-            "tensorrt-cu13 10.16 on a CUDA 13 machine, driver >= 580; JetPack ships it on a Jetson); on a CPU-only "
-            "machine run the ONNX files with onnxruntime instead (runtime: onnxruntime)") from None
+            "TensorRT engines need the `tensorrt` Python package and an NVIDIA GPU (pip install -r requirements/gpu.txt: "
+            "tensorrt-cu13 10.16 for CUDA 13; JetPack ships it on a Jetson); on a CPU-only machine run the ONNX files with "
+            "onnxruntime instead (runtime: onnxruntime)") from None
     return trt
 
 
@@ -51,8 +51,9 @@ def gpu_name() -> str:
     return "unknown-gpu"
 
 
-def read_engine_index(engine_dir: Path, onnx_dir: Path, parts: tuple[str, ...]) -> dict:
-    """engines.json of `gear-seg export trt`, checked against this GPU and TensorRT; every part's engine must exist."""
+def load_engine_index(engine_dir: Path, onnx_dir: Path, parts: tuple[str, ...]) -> dict:
+    """engines.json of `gear-seg export trt`, checked without TensorRT: every part's engine file exists and was built
+    from the export now in onnx_dir (its sha256 in metadata.json). Engine paths come back absolute."""
     rebuild = f"build them with `gear-seg export trt --onnx-dir {onnx_dir} --out {engine_dir}`"
     index_path = engine_dir / ENGINE_INDEX
     if not index_path.is_file():
@@ -71,6 +72,33 @@ def read_engine_index(engine_dir: Path, onnx_dir: Path, parts: tuple[str, ...]) 
         if not path.is_file():
             raise ModelNotFoundError(f"TensorRT engine missing: {path}; {rebuild}")
         index[part] = str(path)
+    export = _export_hashes(onnx_dir)
+    built = index.get("export_sha256") or {}
+    for part in parts:
+        if not built.get(part):
+            raise GearSegError(f"{index_path} does not record which export its {part!r} engine was built from "
+                               f"(built by an older version); {rebuild} --force")
+        if built[part] != export.get(part):
+            raise GearSegError(
+                f"stale TensorRT engines in {engine_dir}: the {part!r} engine was built from an export with sha256 "
+                f"{built[part][:16]}..., the export in {onnx_dir} now has {str(export.get(part))[:16]}... (re-exported "
+                f"since); {rebuild} --force")
+    return index
+
+
+def _export_hashes(onnx_dir: Path) -> dict[str, str]:
+    """{part: sha256} from the export's metadata.json (written by the export, so a re-export changes it)."""
+    try:
+        meta = json.loads((onnx_dir / "metadata.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return {k: v["sha256"] for k, v in meta.items() if isinstance(v, dict) and v.get("sha256")}
+
+
+def read_engine_index(engine_dir: Path, onnx_dir: Path, parts: tuple[str, ...]) -> dict:
+    """load_engine_index, then checked against this GPU and TensorRT (engines only run where they were built)."""
+    index = load_engine_index(engine_dir, onnx_dir, parts)
+    rebuild = f"build them with `gear-seg export trt --onnx-dir {onnx_dir} --out {engine_dir}`"
     trt = import_tensorrt()
     here = (gpu_name(), trt.__version__)
     built = (index.get("gpu"), index.get("tensorrt"))
