@@ -123,6 +123,9 @@ class LlamaCppReasonerConfig(_Section):
     temperature: float = Field(0.0, ge=0.0)
     max_tokens: int = Field(256, ge=16)
     thinking: bool = False
+    cpu_repack: Literal["auto", "on", "off"] = Field(
+        "auto", description="llama.cpp weight repack (extra buffer types, incl. AMX); auto = off on CPUs with AMX, "
+                            "whose repack path crashes on some Xeons")
 
 
 class OpenAIReasonerConfig(_Section):
@@ -136,6 +139,8 @@ class OpenAIReasonerConfig(_Section):
     temperature: float = Field(0.0, ge=0.0)
     max_tokens: int = Field(256, ge=16)
     thinking: bool = False
+    n_ctx: int = Field(0, ge=0, description="the server's context in tokens, for the prompt budget; 0 = unknown, "
+                                            "no budget")
 
 
 class EmbeddingReasonerConfig(_Section):
@@ -150,6 +155,9 @@ class ReasonerConfig(_Section):
     backend: str = "embedding"
     max_targets: int = Field(6, ge=1)
     retries: int = Field(1, ge=0, le=5)
+    isolation: Literal["auto", "none", "process"] = Field(
+        "auto", description="process = the reasoner runs in a supervised child process restarted after a native "
+                            "crash; auto = process for llama_cpp in the ROS node, none elsewhere")
     llama_cpp: LlamaCppReasonerConfig = Field(default_factory=LlamaCppReasonerConfig)
     openai: OpenAIReasonerConfig = Field(default_factory=OpenAIReasonerConfig)
     embedding: EmbeddingReasonerConfig = Field(default_factory=EmbeddingReasonerConfig)

@@ -66,11 +66,12 @@ class GearSegAgentNode(LifecycleNode):
     # ---- lifecycle ---------------------------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         from gear_seg_ros.agent import GearSegAgent
+        from gear_seg_ros.reason.isolated import reasoner_for_node
 
         try:
             self._params, config = node_params.read(self)
             t0 = time.monotonic()
-            self._agent = GearSegAgent(config).load()
+            self._agent = GearSegAgent(config, reasoner=reasoner_for_node(config)).load()
         except GearSegError as exc:
             self.get_logger().error(f"configure failed: {exc}")
             return FAILURE
@@ -129,6 +130,9 @@ class GearSegAgentNode(LifecycleNode):
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._release()
+        close = getattr(getattr(self._agent, "_reasoner", None), "close", None)
+        if close is not None:  # an isolated reasoner's child process
+            close()
         self._agent = None
         return SUCCESS
 
