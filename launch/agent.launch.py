@@ -35,6 +35,8 @@ ARGUMENTS = [
     ("base_dir", "", "folder relative model paths resolve against (then the working dir); default: the config's"),
     ("auto_start", "true", "configure + activate on start; false = leave it to a lifecycle manager"),
     ("log_level", "info", "debug | info | warn | error"),
+    ("respawn", "true", "restart the node if its process dies (a native crash in a model backend)"),
+    ("respawn_delay", "2.0", "seconds to wait before restarting it"),
 ]
 
 
@@ -82,6 +84,8 @@ def _node(context, *args, **kwargs):
         arguments=["--ros-args", "--log-level", arg("log_level")],
         output="screen",
         emulate_tty=True,
+        respawn=arg("respawn").lower() == "true",
+        respawn_delay=float(arg("respawn_delay")),
     )]
 
 

@@ -110,3 +110,10 @@ def test_plain_cpu_yaml_becomes_parameters(launch_module):
     flat, _overrides = node["parameters"]
     assert isinstance(flat, dict) and flat["segmenter.backend"] == "classical"
     assert set(flat) <= set(AGENT_DEFAULTS)
+
+
+def test_node_is_respawned_after_a_crash_unless_disabled(launch_module):
+    _, node = _run(launch_module, config=str(REPO / "config" / "agent.yaml"))
+    assert node["respawn"] is True and node["respawn_delay"] == 2.0
+    _, node = _run(launch_module, config=str(REPO / "config" / "agent.yaml"), respawn="false", respawn_delay="5")
+    assert node["respawn"] is False and node["respawn_delay"] == 5.0

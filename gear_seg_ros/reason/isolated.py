@@ -39,7 +39,7 @@ def resolve_isolation(cfg: ReasonerConfig, in_node: bool) -> str:
     return "process" if in_node and cfg.backend == "llama_cpp" else "none"
 
 
-def reasoner_for_node(config: Any) -> "IsolatedReasoner | None":
+def reasoner_for_node(config: Any) -> IsolatedReasoner | None:
     """The node's reasoner when `reasoner.isolation` resolves to process there, else None (the agent builds it)."""
     if resolve_isolation(config.reasoner, in_node=True) != "process":
         return None
@@ -139,7 +139,7 @@ class IsolatedReasoner(Reasoner):
             try:
                 self._start()
                 self.restarts += 1
-            except Exception:  # noqa: BLE001 - the next call retries and reports
+            except Exception:  # the next call retries and reports
                 log.exception("restarting the reasoner process failed")
         self._restarting = threading.Thread(target=restart, name="gear_seg_reasoner_restart", daemon=True)
         self._restarting.start()

@@ -12,10 +12,11 @@ included), ~/grasp_targets (only successful answers with at least one target: wh
 """
 from __future__ import annotations
 
+import atexit
 import os
 import sys
-
 import time
+import traceback
 from typing import Any
 
 import numpy as np
@@ -76,7 +77,8 @@ class GearSegAgentNode(LifecycleNode):
             self.get_logger().error(f"configure failed: {exc}")
             return FAILURE
         except Exception as exc:  # noqa: BLE001 - rclpy would swallow it silently
-            self.get_logger().error(f"configure failed: {type(exc).__name__}: {exc}")
+            self.get_logger().error(f"configure failed: {type(exc).__name__}: {exc} (traceback at log level debug)")
+            self.get_logger().debug(f"configure traceback:\n{traceback.format_exc()}")
             return FAILURE
         c = config
         self.get_logger().info(
@@ -140,8 +142,15 @@ class GearSegAgentNode(LifecycleNode):
         return self.on_cleanup(state)
 
     def _release(self) -> None:
-        if self._worker is not None:
-            self._worker.stop()
+        busy = self._worker is not None and not self._worker.stop()
+        if busy and not self._worker.stop(timeout=self._params.request_timeout_s):
+            # A model call that never returns: leave the worker's publishers alone (it may be publishing) and
+            # mark the node so it does not reuse them; the worker thread is a daemon and dies with the process.
+            self.get_logger().error(
+                f"the worker is still busy at stage '{self._worker.current_stage}' after "
+                f"{5 + self._params.request_timeout_s:.0f} s; its publishers are kept until the node exits")
+            self._orphaned = [*getattr(self, "_orphaned", []), *self._outputs.values()]
+            self._outputs = {}
         for sub in self._inputs:
             self.destroy_subscription(sub)
         for srv in self._servers:
@@ -158,10 +167,17 @@ class GearSegAgentNode(LifecycleNode):
 
     # ---- requests ----------------------------------------------------------------------------------------------
     def _submit(self, instruction: str, mode: str, stamp: Any = None, **kw: Any) -> Request:
-        return self._worker.submit(Request(instruction, mode, stamp_ns(stamp) if stamp else 0, **kw))
+        req = Request(instruction, mode, stamp_ns(stamp) if stamp else 0, **kw)
+        worker = self._worker  # deactivate may clear it while this callback runs
+        if worker is None:
+            req.result = empty_result(None, instruction, mode, "the node is not active (deactivated or not yet "
+                                      "configured); activate it: ros2 lifecycle set <node> activate")
+            req.done.set()
+            return req
+        return worker.submit(req)
 
     def _wait(self, req: Request, timeout_s: float) -> SegmentationResult:
-        timeout = timeout_s if timeout_s > 0 else self._params.request_timeout_s
+        timeout = timeout_s if timeout_s > 0 else getattr(self._params, "request_timeout_s", 60.0)
         if req.done.wait(timeout) and req.result is not None:
             return req.result
         if req.done.is_set() and req.error:
@@ -193,7 +209,7 @@ class GearSegAgentNode(LifecycleNode):
 
         req = self._submit(goal.instruction, goal.mode, goal.frame_stamp, source="action", on_stage=feedback,
                            is_cancelled=lambda: goal_handle.is_cancel_requested)
-        timeout = goal.timeout_s if goal.timeout_s > 0 else self._params.request_timeout_s
+        timeout = goal.timeout_s if goal.timeout_s > 0 else getattr(self._params, "request_timeout_s", 60.0)
         while not req.done.wait(0.05):
             if (goal_handle.is_cancel_requested and req.started is None) or time.monotonic() - t0 > timeout:
                 req.abandoned = True
@@ -285,12 +301,27 @@ def ros_params_args(args: list[str]) -> list[str]:
             with tmp:
                 yaml.safe_dump({"/**": {"ros__parameters": params}}, tmp)
             out[i + 1] = tmp.name
+            _TEMP_PARAMS.append(tmp.name)
     return out
+
+
+_TEMP_PARAMS: list[str] = []
+
+
+@atexit.register
+def remove_temp_params() -> None:
+    """rcl parses parameter files in rclpy.init; the rewritten copies are removed once the node exists."""
+    while _TEMP_PARAMS:
+        try:
+            os.unlink(_TEMP_PARAMS.pop())
+        except OSError:
+            pass
 
 
 def main(args: list[str] | None = None) -> None:
     rclpy.init(args=ros_params_args(sys.argv if args is None else args))
     node = GearSegAgentNode()
+    remove_temp_params()
     executor = MultiThreadedExecutor(num_threads=4)
     executor.add_node(node)
     if node.get_parameter("auto_start").value and node.trigger_configure() == SUCCESS:

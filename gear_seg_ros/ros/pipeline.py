@@ -8,6 +8,7 @@ from __future__ import annotations
 import collections
 import threading
 import time
+import traceback
 from typing import Any
 
 from gear_seg_ros.errors import GearSegError, InvalidImageError, UnknownFrameError
@@ -85,6 +86,7 @@ class Pipeline:
             self.warn_once(f"continuous perception: {exc}")
         except Exception as exc:  # noqa: BLE001 - keep the worker alive whatever a backend does
             self.warn_once(f"continuous perception failed: {type(exc).__name__}: {exc}")
+            self.log.debug(f"continuous perception traceback:\n{traceback.format_exc()}")
         return True
 
     def answer(self, req: Request) -> Any:
@@ -120,7 +122,8 @@ class Pipeline:
             self.warn_once(str(exc))
             msg = empty_result(header, req.instruction, mode, str(exc))
         except Exception as exc:  # noqa: BLE001 - the node keeps serving
-            self.log.error(f"request failed: {type(exc).__name__}: {exc}")
+            self.log.error(f"request failed: {type(exc).__name__}: {exc} (traceback at log level debug)")
+            self.log.debug(f"request traceback:\n{traceback.format_exc()}")
             msg = empty_result(header, req.instruction, mode,
                                f"internal error {type(exc).__name__}: {exc} (please report it with the node's log)")
         self.out.publish_result(msg, None, None)
