@@ -5,7 +5,7 @@ import time
 from abc import abstractmethod
 
 from gear_seg_ros.reason import budget, prompts
-from gear_seg_ros.reason.answer import InvalidAnswer, answer_schema, parse_answer
+from gear_seg_ros.reason.answer import InvalidAnswer, answer_schema, explanation_chars, parse_answer
 from gear_seg_ros.reason.base import Reasoner
 from gear_seg_ros.types import Perception, Selection
 
@@ -46,7 +46,7 @@ class LLMReasoner(Reasoner):
         n = len(perception.descriptions)
         if n == 0:
             return Selection(ids=[], explanation="", message="no masks were found in this frame")
-        schema = answer_schema(n, self.max_targets)
+        schema = answer_schema(n, self.max_targets, explanation_chars(self.answer_tokens(), self.max_targets))
         messages, note = self.fit_prompt(perception, instruction, mode)
         errors: list[str] = []
         start = time.perf_counter()

@@ -174,6 +174,13 @@ class GearSegAgentNode(LifecycleNode):
                                       "configured); activate it: ros2 lifecycle set <node> activate")
             req.done.set()
             return req
+        limit = self._params.max_pending_requests
+        if worker.pending() >= limit:  # bounded queue: waiting callbacks would also starve the executor's threads
+            req.result = empty_result(None, instruction, mode, f"busy: {limit} requests are already queued "
+                                      f"(stage of the running one: '{worker.current_stage}'); retry later, send "
+                                      "fewer requests, or raise max_pending_requests")
+            req.done.set()
+            return req
         return worker.submit(req)
 
     def _wait(self, req: Request, timeout_s: float) -> SegmentationResult:
@@ -242,6 +249,7 @@ class GearSegAgentNode(LifecycleNode):
                     self._pipeline.enabled = p.value
                     if not p.value:
                         self._pipeline.frames.clear()
+                        self._pipeline.last_perceived = None
         return SetParametersResult(successful=True)
 
     # ---- outputs (called from the worker thread) ---------------------------------------------------------------
@@ -322,7 +330,8 @@ def main(args: list[str] | None = None) -> None:
     rclpy.init(args=ros_params_args(sys.argv if args is None else args))
     node = GearSegAgentNode()
     remove_temp_params()
-    executor = MultiThreadedExecutor(num_threads=4)
+    # Service / action callbacks wait for the worker: one thread each for the queued requests, plus the inputs.
+    executor = MultiThreadedExecutor(num_threads=4 + int(node.get_parameter("max_pending_requests").value))
     executor.add_node(node)
     if node.get_parameter("auto_start").value and node.trigger_configure() == SUCCESS:
         node.trigger_activate()

@@ -31,6 +31,7 @@ class NodeParams:
     enable: bool = True
     publish_debug_image: bool = True
     request_timeout_s: float = 60.0
+    max_pending_requests: int = 8
 
     def validate(self) -> NodeParams:
         problems = []
@@ -46,6 +47,8 @@ class NodeParams:
             problems.append(f"frame_buffer={self.frame_buffer}: must be >= 1")
         if self.request_timeout_s <= 0:
             problems.append(f"request_timeout_s={self.request_timeout_s}: must be > 0 seconds")
+        if self.max_pending_requests < 1:
+            problems.append(f"max_pending_requests={self.max_pending_requests}: must be >= 1")
         if self.sync_tolerance_s < 0:
             problems.append(f"sync_tolerance_s={self.sync_tolerance_s}: must be >= 0 seconds")
         if problems:
@@ -106,6 +109,7 @@ _DOCS = {
     "enable": "false: ignore frames and answer requests with success=false (toggle with ~/enable)",
     "publish_debug_image": "publish ~/debug_image (overlay of the selected masks)",
     "request_timeout_s": "default wait for service / action answers (a request's timeout_s overrides it)",
+    "max_pending_requests": "requests queued beyond this are answered at once with success=false (busy)",
 }
 
 

@@ -44,6 +44,7 @@ class Pipeline:
         self.camera_info: Any = None
         self.enabled = params.enable
         self.perceived = 0
+        self.last_perceived: Frame | None = None
         self._warned: set[str] = set()
         self._warn_lock = threading.Lock()
 
@@ -82,6 +83,7 @@ class Pipeline:
         try:
             self._perceive(frame, None)
             self.perceived += 1
+            self.last_perceived = frame
         except GearSegError as exc:
             self.warn_once(f"continuous perception: {exc}")
         except Exception as exc:  # noqa: BLE001 - keep the worker alive whatever a backend does
@@ -140,6 +142,9 @@ class Pipeline:
         frame = None
         if self.params.policy == "continuous":  # answer from the newest frame already perceived, if any
             frame = self.frames.newest_where(lambda f: f.key is not None and self.agent.has_frame(f.key))
+            last = self.last_perceived  # at 30 Hz it leaves the short frame buffer long before the next is done
+            if frame is None and last is not None and last.key is not None and self.agent.has_frame(last.key):
+                frame = last
         frame = frame or self.frames.newest()
         if frame is None:
             raise NoFrameError(

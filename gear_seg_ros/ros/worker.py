@@ -114,6 +114,10 @@ class Worker(threading.Thread):
             self._release_queued()
         return request
 
+    def pending(self) -> int:
+        """Requests queued and not started (the running one not counted)."""
+        return self._queue.qsize()
+
     def _release_queued(self) -> None:
         while True:
             try:
