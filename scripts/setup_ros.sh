@@ -34,6 +34,8 @@ PINS=(
   ros-jazzy-std-srvs==5.3.6
   ros-jazzy-sensor-msgs==5.3.6
   ros-jazzy-geometry-msgs==5.3.6
+  ros-jazzy-visualization-msgs==5.3.6
+  ros-jazzy-diagnostic-msgs==5.3.6
   ros-jazzy-builtin-interfaces==2.0.3
   ros-jazzy-action-msgs==2.0.3
   ros-jazzy-unique-identifier-msgs==2.5.0
@@ -71,7 +73,7 @@ stamp_hash() {
   } | sha256sum | cut -d' ' -f1
 }
 
-import_check='from gear_seg_msgs.msg import SegmentationResult; from gear_seg_msgs.srv import Segment; from gear_seg_msgs.action import Segment as A; import rclpy'
+import_check='from gear_seg_msgs.msg import SegmentationResult; from visualization_msgs.msg import MarkerArray; from diagnostic_msgs.msg import DiagnosticArray; from gear_seg_msgs.srv import Segment; from gear_seg_msgs.action import Segment as A; import rclpy'
 want=$(stamp_hash)
 if [[ -f $STAMP && $(cat "$STAMP") == "$want" ]] && "$PY" -c "$import_check" 2>/dev/null; then
   echo "setup_ros.sh: $VENV is up to date (ROS 2 Jazzy + gear_seg_msgs)"

@@ -8,7 +8,9 @@ Inputs (relative, remappable): image (sensor_msgs/Image) or image/compressed, de
 instruction (std_msgs/String). Services: ~/segment (gear_seg_msgs/Segment), ~/enable (std_srvs/SetBool).
 Action: ~/segment (gear_seg_msgs/Segment, feedback = stage). Outputs: ~/result (every answer, failures
 included), ~/grasp_targets (only successful answers with at least one target: what a grasp planner subscribes),
-~/target_mask (mono8 union, header = source frame's), ~/debug_image, ~/descriptions (each newly perceived frame).
+~/target_mask (mono8 union, header = source frame's), ~/debug_image, ~/descriptions (each newly perceived frame),
+~/grasp_poses (PoseArray, one pose per target), ~/markers (rviz MarkerArray); /diagnostics once a second.
+Outputs are lifecycle publishers: created at configure, publishing only while active.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import rclpy
 from gear_seg_msgs.action import Segment as SegmentAction
 from gear_seg_msgs.msg import FrameDescriptions, SegmentationResult
 from gear_seg_msgs.srv import Segment as SegmentSrv
+from geometry_msgs.msg import PoseArray
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
@@ -34,16 +37,22 @@ from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import String
 from std_srvs.srv import SetBool
+from visualization_msgs.msg import MarkerArray
 
 from gear_seg_ros.errors import GearSegError
+from gear_seg_ros.ros import diagnostics
 from gear_seg_ros.ros import params as node_params
 from gear_seg_ros.ros.conversions import numpy_to_image
-from gear_seg_ros.ros.messages import empty_result
+from gear_seg_ros.ros.markers import target_markers
+from gear_seg_ros.ros.messages import empty_result, pose_array
 from gear_seg_ros.ros.pipeline import Pipeline, stamp_ns
 from gear_seg_ros.ros.worker import Request, Worker
 
 SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
 RESULT_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
+OUTPUTS = (("result", SegmentationResult), ("grasp_targets", SegmentationResult), ("target_mask", Image),
+           ("debug_image", Image), ("descriptions", FrameDescriptions), ("grasp_poses", PoseArray),
+           ("markers", MarkerArray))
 
 
 class GearSegAgentNode(LifecycleNode):
@@ -63,6 +72,12 @@ class GearSegAgentNode(LifecycleNode):
         self._stats = (0, 0)
         self._input_group = MutuallyExclusiveCallbackGroup()  # frames: cheap, in order
         self._request_group = ReentrantCallbackGroup()  # services / action wait for the worker in parallel
+        self.tracker_status: dict[str, Any] = {}  # filled by a tracker; shown in /diagnostics
+        self._state_label = "unconfigured"
+        self._load: dict[str, Any] = {"state": "not loaded", "message": "waiting for configure"}
+        self._diagnostics = self.create_publisher(diagnostics.DiagnosticArray, "/diagnostics", 10)
+        self._diagnostics_timer = self.create_timer(1.0, self._publish_diagnostics,
+                                                    callback_group=MutuallyExclusiveCallbackGroup())
 
     # ---- lifecycle ---------------------------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -75,12 +90,19 @@ class GearSegAgentNode(LifecycleNode):
             self._agent = GearSegAgent(config, reasoner=reasoner_for_node(config)).load()
         except GearSegError as exc:
             self.get_logger().error(f"configure failed: {exc}")
+            self._load = {"state": "failed", "message": str(exc)}
             return FAILURE
         except Exception as exc:  # noqa: BLE001 - rclpy would swallow it silently
             self.get_logger().error(f"configure failed: {type(exc).__name__}: {exc} (traceback at log level debug)")
             self.get_logger().debug(f"configure traceback:\n{traceback.format_exc()}")
+            self._load = {"state": "failed", "message": f"{type(exc).__name__}: {exc}"}
             return FAILURE
         c = config
+        self._load = {"state": "loaded", "load_s": f"{time.monotonic() - t0:.2f}", "message":
+                      f"segmenter={c.segmenter.backend} describer={c.describer.backend} reasoner={c.reasoner.backend}"}
+        for name, mtype in OUTPUTS:
+            self._outputs[name] = self.create_lifecycle_publisher(mtype, f"~/{name}", RESULT_QOS)
+        self._state_label = "inactive"
         self.get_logger().info(
             f"agent ready in {time.monotonic() - t0:.1f} s: segmenter={c.segmenter.backend} "
             f"describer={c.describer.backend} reasoner={c.reasoner.backend} policy={self._params.policy}")
@@ -107,9 +129,6 @@ class GearSegAgentNode(LifecycleNode):
                                   callback_group=self._input_group))
         self._inputs.append(sub(String, "instruction", self._on_instruction, RESULT_QOS,
                               callback_group=self._request_group))
-        for name, mtype in (("result", SegmentationResult), ("grasp_targets", SegmentationResult),
-                            ("target_mask", Image), ("debug_image", Image), ("descriptions", FrameDescriptions)):
-            self._outputs[name] = self.create_publisher(mtype, f"~/{name}", RESULT_QOS)
         self._servers = [
             self.create_service(SegmentSrv, "~/segment", self._on_segment, callback_group=self._request_group),
             self.create_service(SetBool, "~/enable", self._on_enable, callback_group=self._request_group)]
@@ -124,18 +143,28 @@ class GearSegAgentNode(LifecycleNode):
         self._stats_timer = self.create_timer(10.0, self._log_stats, callback_group=self._input_group)
         self.get_logger().info(f"active: listening on {topics['image']}; services {self.get_fully_qualified_name()}"
                                "/segment, /enable; action /segment")
-        return SUCCESS
+        self._state_label = "active"
+        return super().on_activate(state)  # enables the lifecycle publishers
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._release()
-        return SUCCESS
+        self._state_label = "inactive"
+        return super().on_deactivate(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._release()
         close = getattr(getattr(self._agent, "_reasoner", None), "close", None)
         if close is not None:  # an isolated reasoner's child process
             close()
+        pubs, self._outputs = self._outputs, {}
+        if any(w.is_alive() for w in getattr(self, "_stuck_workers", [])):
+            self._orphaned = [*getattr(self, "_orphaned", []), *pubs.values()]  # a stuck worker may still publish
+            pubs = {}
+        for pub in pubs.values():
+            self.destroy_lifecycle_publisher(pub)
         self._agent = None
+        self._load = {"state": "not loaded", "message": "cleaned up"}
+        self._state_label = "unconfigured"
         return SUCCESS
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -144,13 +173,12 @@ class GearSegAgentNode(LifecycleNode):
     def _release(self) -> None:
         busy = self._worker is not None and not self._worker.stop()
         if busy and not self._worker.stop(timeout=self._params.request_timeout_s):
-            # A model call that never returns: leave the worker's publishers alone (it may be publishing) and
-            # mark the node so it does not reuse them; the worker thread is a daemon and dies with the process.
+            # A model call that never returns: cleanup must not destroy the publishers under it (see on_cleanup);
+            # the worker thread is a daemon and dies with the process.
             self.get_logger().error(
                 f"the worker is still busy at stage '{self._worker.current_stage}' after "
                 f"{5 + self._params.request_timeout_s:.0f} s; its publishers are kept until the node exits")
-            self._orphaned = [*getattr(self, "_orphaned", []), *self._outputs.values()]
-            self._outputs = {}
+            self._stuck_workers = [*getattr(self, "_stuck_workers", []), self._worker]
         for sub in self._inputs:
             self.destroy_subscription(sub)
         for srv in self._servers:
@@ -159,9 +187,6 @@ class GearSegAgentNode(LifecycleNode):
             self._action_server.destroy()
         if self._stats_timer is not None:
             self.destroy_timer(self._stats_timer)
-        pubs, self._outputs = self._outputs, {}
-        for pub in pubs.values():
-            self.destroy_publisher(pub)
         self._worker, self._pipeline, self._action_server, self._stats_timer, self._inputs, self._servers = (
             None, None, None, None, [], [])
 
@@ -258,11 +283,14 @@ class GearSegAgentNode(LifecycleNode):
         if not pubs:
             return
         pubs["result"].publish(msg)
-        if not msg.success or r is None:
+        ok = msg.success and r is not None
+        pubs["markers"].publish(target_markers(msg.header, msg.targets if ok else []))  # DELETEALL first
+        if not ok:
             return
         pubs["target_mask"].publish(msg.union_mask)
         if msg.targets:
             pubs["grasp_targets"].publish(msg)
+            pubs["grasp_poses"].publish(pose_array(msg))
         if self._params.publish_debug_image and image is not None and pubs["debug_image"].get_subscription_count():
             from gear_seg_ros.visualize import draw_overlay
 
@@ -274,6 +302,13 @@ class GearSegAgentNode(LifecycleNode):
         pub = self._outputs.get("descriptions")
         if pub is not None:
             pub.publish(msg)
+
+    def _publish_diagnostics(self) -> None:
+        pipe = self._pipeline
+        items = diagnostics.sections(self._state_label, self._load, pipe, self._agent, self.tracker_status,
+                                     pipe.params if pipe is not None else None)
+        self._diagnostics.publish(diagnostics.diagnostic_array(self.get_clock().now().to_msg(),
+                                                               self.get_name(), items))
 
     def _log_stats(self) -> None:
         frames = self._pipeline.frames if self._pipeline else None

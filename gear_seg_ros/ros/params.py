@@ -1,8 +1,11 @@
 """ROS parameters of the node: every AgentConfig key (dotted, e.g. `segmenter.backend`) plus the node's own.
 
-Every parameter is declared with dynamic typing and validated here (node keys) or by AgentConfig.from_flat
-(pydantic), so `-p request_timeout_s:=5` (an int for a float) works and a wrong value fails `configure` with a
-message naming the key, instead of an exception at start-up.
+Every parameter is declared with its type, a description and its range (from the pydantic schema for agent keys),
+so `ros2 param describe` explains it. An int given for a float (`-p request_timeout_s:=5`) is turned into a float,
+at start-up and on `ros2 param set`. A value rclpy would refuse at declaration (wrong type, out of range) is kept
+with dynamic typing instead, so that `configure` fails with a message naming the key (validated here for node
+keys, by AgentConfig.from_flat for agent keys) rather than the process dying at start-up. Keys whose default is
+None or an empty list keep dynamic typing.
 """
 from __future__ import annotations
 
@@ -62,14 +65,77 @@ AGENT_DEFAULTS: dict[str, Any] = AgentConfig().flatten()
 
 def declare(node: Any) -> None:
     """Declares every node and agent parameter on an rclpy node (overrides from YAML / -p apply)."""
-    from rcl_interfaces.msg import ParameterDescriptor
+    from gear_seg_ros.ros.param_docs import agent_docs
 
+    _coerce_overrides(node)
     for name, default in NODE_DEFAULTS.items():
-        node.declare_parameter(name, default, ParameterDescriptor(dynamic_typing=True, description=_node_doc(name)))
+        _declare(node, name, default, _node_doc(name))
+    docs = agent_docs()
     for name, default in AGENT_DEFAULTS.items():
-        desc = ParameterDescriptor(dynamic_typing=True,
-                                   description=f"AgentConfig {name} (default {default!r}); applied at configure")
-        node.declare_parameter(name, default, desc)
+        _declare(node, name, default, docs[name])
+    node.add_pre_set_parameters_callback(_coerce_sets(node))
+
+
+def _descriptor(doc: Any, default: Any, dynamic: bool) -> Any:
+    from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+
+    desc = ParameterDescriptor(description=doc.description, dynamic_typing=dynamic)
+    if doc.choices:
+        desc.additional_constraints = "one of: " + ", ".join(doc.choices)
+    if dynamic or doc.low is None and doc.high is None or isinstance(default, bool):
+        return desc  # rclpy checks a range whenever the type fits, so a value kept for configure to report has none
+    if isinstance(default, float):
+        desc.floating_point_range = [FloatingPointRange(
+            from_value=float(doc.low) if doc.low is not None else -float("inf"),
+            to_value=float(doc.high) if doc.high is not None else float("inf"), step=0.0)]
+    elif isinstance(default, int):
+        desc.integer_range = [IntegerRange(from_value=int(doc.low) if doc.low is not None else -2**63,
+                                           to_value=int(doc.high) if doc.high is not None else 2**63 - 1, step=0)]
+    return desc
+
+
+def _declare(node: Any, name: str, default: Any, doc: Any) -> None:
+    from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
+
+    if default is None or default == []:
+        node.declare_parameter(name, default, _descriptor(doc, default, dynamic=True))
+        return
+    try:
+        node.declare_parameter(name, default, _descriptor(doc, default, dynamic=False))
+    except (InvalidParameterTypeException, InvalidParameterValueException) as exc:
+        node.get_logger().warning(f"parameter {name}: {exc}; configure will report it")
+        node.declare_parameter(name, default, _descriptor(doc, default, dynamic=True))
+
+
+def _float_keys() -> set[str]:
+    return {n for n, d in {**NODE_DEFAULTS, **AGENT_DEFAULTS}.items()
+            if isinstance(d, float) or (isinstance(d, list) and d and all(isinstance(v, float) for v in d))}
+
+
+def _as_float(p: Any) -> Any:
+    from rclpy.parameter import Parameter
+
+    if p.type_ == Parameter.Type.INTEGER:
+        return Parameter(p.name, Parameter.Type.DOUBLE, float(p.value))
+    if p.type_ == Parameter.Type.INTEGER_ARRAY:
+        return Parameter(p.name, Parameter.Type.DOUBLE_ARRAY, [float(v) for v in p.value])
+    return p
+
+
+def _coerce_overrides(node: Any) -> None:
+    """-p / --params-file values sit in rclpy's override table (no public setter) until declared."""
+    overrides = getattr(node, "_parameter_overrides", None)
+    if isinstance(overrides, dict):
+        for name in _float_keys() & set(overrides):
+            overrides[name] = _as_float(overrides[name])
+
+
+def _coerce_sets(node: Any) -> Any:
+    floats = _float_keys()
+
+    def coerce(changed: list) -> list:
+        return [_as_float(p) if p.name in floats else p for p in changed]
+    return coerce
 
 
 def read(node: Any) -> tuple[NodeParams, AgentConfig]:
@@ -113,5 +179,16 @@ _DOCS = {
 }
 
 
-def _node_doc(name: str) -> str:
-    return _DOCS.get(name, name)
+_NODE_BOUNDS: dict[str, tuple] = {  # (low, high, low_open, high_open)
+    "image_qos_depth": (1, None, False, False), "frame_buffer": (1, None, False, False),
+    "request_timeout_s": (0.0, None, True, False), "sync_tolerance_s": (0.0, None, False, False),
+}
+_NODE_CHOICES = {"policy": POLICIES, "default_mode": tuple(MODES), "image_qos": QOS_RELIABILITY}
+
+
+def _node_doc(name: str) -> Any:
+    from gear_seg_ros.ros.param_docs import describe
+
+    low, high, low_open, high_open = _NODE_BOUNDS.get(name, (None, None, False, False))
+    return describe(_DOCS.get(name, name), NODE_DEFAULTS[name], low, high, low_open, high_open,
+                    tuple(_NODE_CHOICES.get(name, ())))

@@ -5,17 +5,18 @@ logged once, so a misconfigured 30 Hz camera does not flood the log.
 """
 from __future__ import annotations
 
-import collections
 import threading
 import time
 import traceback
 from typing import Any
 
 from gear_seg_ros.errors import GearSegError, InvalidImageError, UnknownFrameError
+from gear_seg_ros.geometry.grasp_pose import GraspPose, grasp_pose
 from gear_seg_ros.ros import conversions
 from gear_seg_ros.ros.depth3d import Centroid3D, check_depth_size, mask_centroid_3d
 from gear_seg_ros.ros.messages import descriptions_msg, empty_result, result_msg
 from gear_seg_ros.ros.params import NodeParams
+from gear_seg_ros.ros.sync import DepthPairer
 from gear_seg_ros.ros.worker import Cancelled, Frame, FrameBuffer, Request
 
 
@@ -34,14 +35,15 @@ def frame_key(header: Any) -> str | None:
 
 
 class Pipeline:
-    """Owns the frame/depth buffers; `out` (the node) publishes: out.publish_result(msg, image, query_result),
-    out.publish_descriptions(msg)."""
+    """Owns the frame buffer and the depth pairer; `out` (the node) publishes: out.publish_result(msg, image,
+    query_result), out.publish_descriptions(msg)."""
 
     def __init__(self, agent: Any, params: NodeParams, logger: Any, out: Any, topics: dict[str, str]) -> None:
         self.agent, self.params, self.log, self.out, self.topics = agent, params, logger, out, topics
         self.frames = FrameBuffer(params.frame_buffer)
-        self.depths: collections.deque = collections.deque(maxlen=16)
-        self.camera_info: Any = None
+        self.pairer = DepthPairer(params.sync_tolerance_s)
+        self.timings: dict[str, float] = {}  # last answer's stage seconds (diagnostics)
+        self.answered = 0
         self.enabled = params.enable
         self.perceived = 0
         self.last_perceived: Frame | None = None
@@ -57,13 +59,16 @@ class Pipeline:
                 conversions.check_image(msg, conversions.COLOR_ENCODINGS)
             except InvalidImageError as exc:
                 self.warn_once(self._input_problem(exc))
-        self.frames.push(Frame(msg, stamp_ns(msg.header.stamp), frame_key(msg.header)))
+        frame = Frame(msg, stamp_ns(msg.header.stamp), frame_key(msg.header))
+        if self.params.use_depth:
+            self.pairer.add_frame(frame)
+        self.frames.push(frame)
 
     def on_depth(self, msg: Any) -> None:
-        self.depths.append(msg)
+        self.pairer.add("depth", stamp_ns(msg.header.stamp), msg)
 
     def on_camera_info(self, msg: Any) -> None:
-        self.camera_info = msg
+        self.pairer.add("camera_info", stamp_ns(msg.header.stamp), msg)
 
     def warn_once(self, text: str) -> None:
         with self._warn_lock:
@@ -104,12 +109,14 @@ class Pipeline:
             header = frame.msg.header
             image, perception, computed = self._perceive(frame, req.progress)
             r = self.agent.query(perception.frame_id, instruction, mode, req.progress, fresh=computed)
-            centroids, note, depth_error = self._centroids(r, frame), "", False
-            if isinstance(centroids, str):
-                centroids, note = None, centroids
+            geometry, note, depth_error = self._geometry(r, frame), "", False
+            centroids, poses = geometry if isinstance(geometry, tuple) else (None, None)
+            if isinstance(geometry, str):
+                note = geometry
                 depth_error = note.startswith("depth error: ")
             extra = {"wait_s": (req.started or t0) - req.created, "node_total_s": time.monotonic() - t0}
-            msg = result_msg(header, r, centroids, extra)
+            msg = result_msg(header, r, centroids, extra, poses)
+            self.timings, self.answered = dict(zip(msg.stage_names, msg.stage_seconds)), self.answered + 1
             if note:
                 self.warn_once(note)
                 msg.message = f"{msg.message}; {note}" if msg.message else note
@@ -166,23 +173,25 @@ class Pipeline:
     def _input_problem(self, exc: Exception) -> str:
         return f"input image on {self.topics['image']}: {exc}"
 
-    def _centroids(self, r: Any, frame: Frame) -> list[Centroid3D] | None | str:
-        """3-D centroids of the selected masks, or a note (str) saying why there are none."""
+    def _geometry(self, r: Any, frame: Frame
+                  ) -> tuple[list[Centroid3D], list[GraspPose | None]] | None | str:
+        """3-D centroids and grasp poses of the selected masks from the depth paired with `frame` at capture, or a
+        note (str) saying why there are none."""
         if not self.params.use_depth or not r.masks:
             return None
-        info = self.camera_info
-        if info is None:
-            return f"centroid_3d not filled: no camera_info received yet on {self.topics['camera_info']}"
-        depth = min(self.depths, key=lambda d: abs(stamp_ns(d.header.stamp) - frame.stamp_ns), default=None)
-        if depth is None:
+        depth, info = frame.depth, frame.camera_info
+        if depth is None and frame.nearest_depth_dt_ns is None:
             return f"centroid_3d not filled: no depth image received yet on {self.topics['depth']}"
-        dt = abs(stamp_ns(depth.header.stamp) - frame.stamp_ns) / 1e9
-        if dt > self.params.sync_tolerance_s:
+        if depth is None:
+            dt = frame.nearest_depth_dt_ns / 1e9
             return (f"centroid_3d not filled: the nearest depth image is {dt * 1000:.0f} ms from the colour image, "
                     f"more than sync_tolerance_s={self.params.sync_tolerance_s}; check both stamps come from one clock")
+        if info is None:
+            return f"centroid_3d not filled: no camera_info received yet on {self.topics['camera_info']}"
         try:
             metres = conversions.depth_to_metres(depth)
             check_depth_size(metres.shape, r.union_mask.shape, (int(info.width), int(info.height)))
-            return [mask_centroid_3d(m, metres, info.k) for m in r.masks]
+            centroids = [mask_centroid_3d(m, metres, info.k) for m in r.masks]
+            return centroids, [grasp_pose(m, metres, info.k) for m in r.masks]
         except GearSegError as exc:
             return f"depth error: {exc}"

@@ -23,6 +23,12 @@ class Frame:
     stamp_ns: int
     key: str | None  # agent frame id ("<frame_id>@<sec>.<nsec>"); None when the stamp is zero (content hash)
     received: float = field(default_factory=time.monotonic)
+    # Paired at capture by sync.DepthPairer (use_depth): kept with the frame however long the answer takes.
+    depth: Any = None
+    depth_dt_ns: int | None = None
+    nearest_depth_dt_ns: int | None = None  # nearest depth seen, even beyond the tolerance (for the message)
+    camera_info: Any = None
+    camera_info_dt_ns: int | None = None
 
 
 class FrameBuffer:

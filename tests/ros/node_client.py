@@ -21,7 +21,8 @@ NODE = "/gear_seg_agent"
 class NodeProcess:
     """`python -m gear_seg_ros.ros.agent_node` with parameters; stdout+stderr go to a log file."""
 
-    def __init__(self, tmp: Path, params: dict[str, Any], remaps: dict[str, str] | None = None) -> None:
+    def __init__(self, tmp: Path, params: dict[str, Any], remaps: dict[str, str] | None = None,
+                 ros_args: list[str] | None = None) -> None:
         self.env = ros_env(tmp)
         self.log_path = tmp / "node.log"
         args = [sys.executable, "-m", "gear_seg_ros.ros.agent_node", "--ros-args"]
@@ -29,6 +30,7 @@ class NodeProcess:
             args += ["-p", f"{key}:={_param_text(value)}"]
         for src, dst in (remaps or {}).items():
             args += ["-r", f"{src}:={dst}"]
+        args += ros_args or []  # e.g. ["--params-file", "config/cpu.yaml"]
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(args, env=self.env, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT)
 
@@ -229,12 +231,13 @@ def mask_of(image_msg: Any) -> np.ndarray:
 
 
 @contextlib.contextmanager
-def running_node(tmp: Path, params: dict[str, Any], remaps: dict[str, str] | None = None):
+def running_node(tmp: Path, params: dict[str, Any], remaps: dict[str, str] | None = None,
+                 ros_args: list[str] | None = None):
     """Skips without ROS; yields (NodeProcess, Client) once the node serves; stops both afterwards."""
     from ros_env import require_ros
 
     require_ros()
-    node = NodeProcess(tmp, params, remaps)
+    node = NodeProcess(tmp, params, remaps, ros_args)
     use_env(node.env)
     client = Client()
     try:

@@ -1,0 +1,1 @@
+"""ROS-free 3-D geometry on depth images (grasp poses)."""

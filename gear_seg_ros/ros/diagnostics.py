@@ -1,0 +1,64 @@
+"""`/diagnostics` (diagnostic_msgs/DiagnosticArray) of the agent node, once a second.
+
+`sections()` reads the node's state into plain (name, level, message, values) tuples; `diagnostic_array()` turns
+them into the message. The tracker section comes from a dict any tracker fills (`node.tracker_status`: optional
+"level" ("ok" | "warn" | "error" | "stale") and "message", every other key is shown as a value).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+
+LEVELS = {"ok": DiagnosticStatus.OK, "warn": DiagnosticStatus.WARN, "error": DiagnosticStatus.ERROR,
+          "stale": DiagnosticStatus.STALE}
+Section = tuple[str, str, str, dict[str, Any]]
+
+
+def sections(state: str, load: dict[str, Any], pipeline: Any, agent: Any, tracker: dict[str, Any],
+             params: Any) -> list[Section]:
+    """state: lifecycle state label; load: {"state": "not loaded" | "loaded" | "failed", "message", "load_s"}."""
+    out: list[Section] = []
+    level = {"loaded": "ok", "failed": "error"}.get(load.get("state", ""), "warn")
+    out.append(("models", level, f"{load.get('state', 'not loaded')}: {load.get('message', '')}".rstrip(": "),
+                {"lifecycle_state": state, **{k: v for k, v in load.items() if k not in ("state", "message")}}))
+    if pipeline is None:
+        out.append(("pipeline", "stale", f"not active (lifecycle state {state})", {}))
+    else:
+        frames = pipeline.frames
+        values = {"frames_received": frames.received, "frames_dropped": frames.skipped,
+                  "frames_perceived": pipeline.perceived, "answers": pipeline.answered, "policy": params.policy,
+                  "enabled": pipeline.enabled}
+        values.update({f"last_{k}": f"{v:.3f}" for k, v in pipeline.timings.items()})
+        level, message = "ok", f"{frames.received} frames received, {pipeline.answered} answers"
+        if not frames.received:
+            level, message = "warn", f"no image received yet on {pipeline.topics['image']}"
+        out.append(("pipeline", level, message, values))
+        if params.use_depth:
+            pairer = pipeline.pairer
+            values = {"frames_with_depth": pairer.paired, "depth_received": pairer.received["depth"],
+                      "camera_info_received": pairer.received["camera_info"],
+                      "sync_tolerance_s": params.sync_tolerance_s}
+            level = "warn" if frames.received and not pairer.paired else "ok"
+            out.append(("depth pairing", level, f"{pairer.paired} of {frames.received} frames paired with depth",
+                        values))
+    if agent is not None:
+        cache = agent.cache
+        out.append(("cache", "ok", f"{len(cache)} of {cache.max_entries} frames cached",
+                    {"entries": len(cache), "max_entries": cache.max_entries, "bytes": cache.nbytes,
+                     "max_bytes": cache.max_bytes, "hits": cache.hits, "misses": cache.misses}))
+    tracker = dict(tracker)
+    level, message = tracker.pop("level", "ok"), tracker.pop("message", "no tracker running" if not tracker else "")
+    out.append(("tracker", level, message, tracker))
+    return out
+
+
+def diagnostic_array(stamp: Any, node_name: str, items: list[Section]) -> DiagnosticArray:
+    msg = DiagnosticArray()
+    msg.header.stamp = stamp
+    for name, level, message, values in items:
+        status = DiagnosticStatus(level=LEVELS.get(level, DiagnosticStatus.WARN), name=f"{node_name}: {name}",
+                                  message=message, hardware_id=node_name)
+        status.values = [KeyValue(key=str(k), value=str(v)) for k, v in values.items()]
+        msg.status.append(status)
+    return msg
