@@ -61,7 +61,13 @@ class GearSegAgent:
     def reasoner(self):
         if self._reasoner is None:
             cfg = self.config.reasoner
-            self._reasoner = registry.build("reasoner", REASONERS, cfg.backend, cfg, base_dir=self.config.base_dir)
+            if cfg.isolation == "process":  # a supervised child process (reason/isolated.py)
+                from gear_seg_ros.reason.isolated import IsolatedReasoner
+
+                self._reasoner = IsolatedReasoner(cfg, self.config.base_dir)
+            else:
+                self._reasoner = registry.build("reasoner", REASONERS, cfg.backend, cfg,
+                                                base_dir=self.config.base_dir)
         return self._reasoner
 
     def _base_dir_kw(self, reg: dict, name: str) -> dict:
@@ -170,7 +176,7 @@ class GearSegAgent:
             masks=masks, union_mask=union, boxes=[perception.masks[i].box for i in selection.ids],
             scores=[perception.masks[i].score for i in selection.ids], explanation=selection.explanation,
             confidence=selection.confidence, descriptions=dict(perception.numbered()), timings=timings,
-            from_cache=not fresh, success=not selection.message, message=selection.message)
+            from_cache=not fresh, success=not selection.message, message=selection.message or selection.note)
 
 
 def _notify(progress: Progress, stage: str) -> None:

@@ -149,6 +149,9 @@ class LlamaCppReasonerConfig(_Section):
     temperature: float = Field(0.0, ge=0.0, description="sampling temperature (0 = greedy)")
     max_tokens: int = Field(256, ge=16, description="longest answer, tokens")
     thinking: bool = Field(False, description="let a reasoning model think before answering")
+    cpu_repack: Literal["auto", "on", "off"] = Field(
+        "auto", description="llama.cpp weight repack (extra buffer types, incl. AMX); auto = off on CPUs with AMX, "
+                            "whose repack path crashes on some Xeons")
 
 
 class OpenAIReasonerConfig(_Section):
@@ -162,6 +165,8 @@ class OpenAIReasonerConfig(_Section):
     temperature: float = Field(0.0, ge=0.0, description="sampling temperature (0 = greedy)")
     max_tokens: int = Field(256, ge=16, description="longest answer, tokens")
     thinking: bool = Field(False, description="let a reasoning model think before answering")
+    n_ctx: int = Field(0, ge=0, description="the server's context in tokens, for the prompt budget; 0 = unknown, "
+                                            "no budget")
 
 
 class EmbeddingReasonerConfig(_Section):
@@ -178,6 +183,9 @@ class ReasonerConfig(_Section):
     backend: str = Field("embedding", description="reasoner backend: embedding | llama_cpp | openai")
     max_targets: int = Field(6, ge=1, description="select at most this many masks")
     retries: int = Field(1, ge=0, le=5, description="re-ask the LLM this often when its answer fails the schema")
+    isolation: Literal["auto", "none", "process"] = Field(
+        "auto", description="process = the reasoner runs in a supervised child process restarted after a native "
+                            "crash; auto = process for llama_cpp in the ROS node, none elsewhere")
     llama_cpp: LlamaCppReasonerConfig = Field(default_factory=LlamaCppReasonerConfig)
     openai: OpenAIReasonerConfig = Field(default_factory=OpenAIReasonerConfig)
     embedding: EmbeddingReasonerConfig = Field(default_factory=EmbeddingReasonerConfig)

@@ -60,6 +60,7 @@ class Selection:
     explanation: str = ""
     confidence: Optional[float] = None
     message: str = ""  # why the selection is empty, when it is for a reason other than "nothing matches"
+    note: str = ""  # something the caller should know about a successful answer (e.g. shortened descriptions)
     timings: dict[str, float] = field(default_factory=dict)
 
 

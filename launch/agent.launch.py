@@ -45,6 +45,8 @@ ARGUMENTS = [
     ("depth_registered", "true", "false: reproject depth into the colour camera (depth_camera_info + extrinsics)"),
     ("depth_to_color_translation", "[0.0, 0.0, 0.0]", "depth -> colour optical frame translation [x, y, z] m"),
     ("depth_to_color_rotation", "[0.0, 0.0, 0.0, 1.0]", "depth -> colour optical frame rotation [x, y, z, w]"),
+    ("respawn", "true", "restart the node if its process dies (a native crash in a model backend)"),
+    ("respawn_delay", "2.0", "seconds to wait before restarting it"),
 ]
 # What a camera preset may set. These are declared with an empty default, meaning "the preset's value, else the
 # fallback below", so an argument given on the command line always wins over the preset.
@@ -121,6 +123,8 @@ def _node(context, *args, **kwargs):
         arguments=["--ros-args", "--log-level", arg("log_level")],
         output="screen",
         emulate_tty=True,
+        respawn=arg("respawn").lower() == "true",
+        respawn_delay=float(arg("respawn_delay")),
     )]
 
 

@@ -2,15 +2,18 @@
 """Downloads model weights listed in models/manifest.yaml into models/weights/ and verifies their sha256.
 
 For real deployments only: the agent itself never downloads anything; it reads local paths from its config.
-Usage: python models/fetch.py NAME [NAME ...] [--dest DIR] [--list] [--trust-on-first-use]
+Usage: python models/fetch.py NAME [NAME ...] [--dest DIR] [--list] [--trust-on-first-use] [--timeout S] [--clean]
+
+Downloads time out (connect and read), retry with back-off and resume from the partial file (HTTP Range). A partial
+`.part` file is removed when its hash is wrong; after a run that could not finish it is kept so the next run resumes,
+and `--clean` removes such leftovers.
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
-import shutil
 import sys
-import urllib.request
+import time
 from pathlib import Path
 
 import yaml
@@ -33,7 +36,56 @@ def entries(model: dict) -> list[dict]:
     return [{"file": model["file"], "url": model["url"], "sha256": model.get("sha256"), "dest": Path(model["file"])}]
 
 
-def fetch_file(item: dict, dest_dir: Path, trust_on_first_use: bool) -> bool:
+class DownloadError(Exception):
+    pass
+
+
+def download(url: str, partial: Path, timeout: float = 30.0, retries: int = 5, backoff_s: float = 1.0) -> None:
+    """Streams `url` into `partial`, resuming with an HTTP Range request after an interruption."""
+    import requests
+
+    session = requests.Session()
+    problem = ""
+    for attempt in range(retries + 1):
+        have = partial.stat().st_size if partial.exists() else 0
+        headers = {"Range": f"bytes={have}-"} if have else {}
+        try:
+            with session.get(url, headers=headers, stream=True, timeout=(timeout, timeout)) as response:
+                if response.status_code == 416 and have:  # nothing left to send: the file is complete
+                    return
+                if response.status_code >= 500 or response.status_code == 429:
+                    raise requests.ConnectionError(f"HTTP {response.status_code}")
+                if response.status_code >= 400:
+                    raise DownloadError(f"{url} answered HTTP {response.status_code}")
+                resumed = have and response.status_code == 206
+                expected = int(response.headers.get("Content-Length", -1))
+                written = 0
+                with partial.open("ab" if resumed else "wb") as out:
+                    for block in response.iter_content(1 << 20):
+                        out.write(block)
+                        written += len(block)
+                if 0 <= expected != written:
+                    raise requests.ConnectionError(f"connection closed after {written} of {expected} bytes")
+                return
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+            problem = str(exc)
+            size = partial.stat().st_size if partial.exists() else 0
+            if attempt < retries:
+                print(f"  interrupted ({problem[:120]}); resuming at byte {size}", file=sys.stderr)
+                time.sleep(backoff_s * 2 ** attempt)
+    raise DownloadError(f"{url}: {retries + 1} attempts failed, last: {problem[:200]} (timeout {timeout} s)")
+
+
+def clean_partials(dest_dir: Path) -> int:
+    removed = 0
+    for part in Path(dest_dir).rglob("*.part"):
+        part.unlink()
+        removed += 1
+    return removed
+
+
+def fetch_file(item: dict, dest_dir: Path, trust_on_first_use: bool, timeout: float = 30.0,
+               retries: int = 5) -> bool:
     target = dest_dir / item["dest"]
     expected = item.get("sha256")
     if target.exists() and expected and sha256_of(target) == expected:
@@ -49,8 +101,12 @@ def fetch_file(item: dict, dest_dir: Path, trust_on_first_use: bool) -> bool:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(target.suffix + ".part")
     print(f"downloading {item['url']} -> {target}")
-    with urllib.request.urlopen(item["url"]) as response, partial.open("wb") as out:
-        shutil.copyfileobj(response, out, 1 << 20)
+    try:
+        download(item["url"], partial, timeout, retries)
+    except DownloadError as exc:
+        kept = f"; the partial file {partial} is kept: re-run to resume, or --clean" if partial.exists() else ""
+        print(f"error: {exc}{kept}", file=sys.stderr)
+        return False
     actual = sha256_of(partial)
     if expected and actual != expected:
         partial.unlink()
@@ -69,7 +125,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the models in the manifest")
     parser.add_argument("--trust-on-first-use", action="store_true",
                         help="accept files whose sha256 the manifest does not know yet (prints it)")
+    parser.add_argument("--timeout", type=float, default=30.0, help="connect / read timeout in seconds")
+    parser.add_argument("--retries", type=int, default=5, help="attempts after the first, resuming each time")
+    parser.add_argument("--clean", action="store_true", help="remove partial (.part) downloads in --dest and exit")
     args = parser.parse_args(argv)
+    if args.clean:
+        print(f"removed {clean_partials(Path(args.dest))} partial download(s) from {args.dest}")
+        return 0
     models = {m["name"]: m for m in yaml.safe_load(Path(args.manifest).read_text())["models"]}
     if args.list or not args.names:
         for m in models.values():
@@ -81,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"error: unknown model(s) {unknown}; known: {sorted(models)}", file=sys.stderr)
         return 2
-    ok = all(fetch_file(item, Path(args.dest), args.trust_on_first_use)
+    ok = all(fetch_file(item, Path(args.dest), args.trust_on_first_use, args.timeout, args.retries)
              for name in args.names for item in entries(models[name]))
     return 0 if ok else 1
 

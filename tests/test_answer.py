@@ -27,3 +27,13 @@ def test_invalid_answers_say_what_is_wrong(text, match):
 def test_valid_answer_deduplicates_ids():
     sel = parse_answer(json.dumps({"explanation": " red one ", "mask_ids": [2, 2, 0], "confidence": 8}), 3, 6)
     assert sel.ids == [2, 0] and sel.explanation == "red one" and sel.confidence == 8.0
+
+
+def test_explanation_length_keeps_the_whole_answer_within_max_tokens():
+    from gear_seg_ros.reason.answer import explanation_chars
+
+    # one token per character at worst: explanation + ids + keys/braces must fit max_tokens
+    for max_tokens, targets in ((256, 6), (128, 3), (1024, 6)):
+        n = explanation_chars(max_tokens, targets)
+        assert n <= 240 and n + 24 + 4 * targets <= max_tokens
+    assert answer_schema(3, 2, explanation_chars(64, 2))["properties"]["explanation"]["maxLength"] == 32

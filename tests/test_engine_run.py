@@ -26,7 +26,8 @@ CONFIG = {  # small enough for a 2-core CI machine: few masks, a short answer
     "segmenter": {"backend": "classical", "classical": {"work_side": 256}},
     "nms": {"max_masks": 8},
     "describer": {"backend": "attributes"},
-    "reasoner": {"backend": "llama_cpp", "retries": 0, "max_targets": 3,
+    # isolation: process: llama.cpp runs in a child process, so a native crash fails a test, not the session
+    "reasoner": {"backend": "llama_cpp", "retries": 0, "max_targets": 3, "isolation": "process",
                  "llama_cpp": {"n_ctx": 2048, "max_tokens": 256}},
 }
 ARGS = ["--questions-per-image", "1", "--paraphrases", "3", "--formats", "none", "--no-progress", "--seed", "7"]

@@ -156,3 +156,8 @@ def test_usb_cam_preset_and_unknown_camera(launch_module):
     assert node["parameters"][1]["image_qos"] == "best_effort"
     with pytest.raises(RuntimeError, match=r"camera:=kinect is not a preset; use one of \['oakd', 'realsense'"):
         _run(launch_module, camera="kinect")
+def test_node_is_respawned_after_a_crash_unless_disabled(launch_module):
+    _, node = _run(launch_module, config=str(REPO / "config" / "agent.yaml"))
+    assert node["respawn"] is True and node["respawn_delay"] == 2.0
+    _, node = _run(launch_module, config=str(REPO / "config" / "agent.yaml"), respawn="false", respawn_delay="5")
+    assert node["respawn"] is False and node["respawn_delay"] == 5.0

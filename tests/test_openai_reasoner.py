@@ -60,6 +60,7 @@ def test_real_llm_endpoint_answers_with_existing_ids(llama_server):
     r = reasoner(llama_server, "json_object")
     for n in (1, 3, 5):
         sel = r.select(perception(n_descriptions(n)), "the green box", "referring")
+        assert sel.message == "" and sel.timings.get("llm_calls") == 1, sel  # answered, valid at the first call
         assert all(0 <= i < n for i in sel.ids), sel
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 def start_image(reasoner) -> None:
     """Forget llama.cpp's KV cache: the image's calls then run exactly as in any other run (resume == uninterrupted),
     whatever image the worker did before. Prefix reuse between the calls of one image is kept."""
-    llm = getattr(reasoner, "llm", None)
-    if llm is not None and hasattr(llm, "reset"):
-        llm.reset()
+    reset = getattr(reasoner, "reset", None) or getattr(getattr(reasoner, "llm", None), "reset", None)
+    if reset is not None:
+        reset()
 
 
 def complete_json(reasoner, messages: list[dict[str, str]], schema: dict, seed: int) -> str:

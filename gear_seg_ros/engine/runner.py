@@ -24,7 +24,7 @@ from gear_seg_ros.evaluation.samples import IMAGE_SUFFIXES
 log = logging.getLogger("gear_seg.engine")
 MANIFEST = "engine.json"
 # Config keys that do not change what is written (hardware placement, caches); ignored when resuming.
-_RUNTIME_KEYS = ("base_dir", "n_threads", "device", "providers", "cache.", "limits.")
+_RUNTIME_KEYS = ("base_dir", "n_threads", "device", "providers", "cache.", "limits.", "isolation")
 
 
 @dataclass

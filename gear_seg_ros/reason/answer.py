@@ -6,14 +6,20 @@ import json
 from gear_seg_ros.types import Selection
 
 
-def answer_schema(num_masks: int, max_targets: int) -> dict:
+def explanation_chars(max_tokens: int, max_targets: int) -> int:
+    """Longest explanation whose whole answer still fits `max_tokens` even at one token per character: a grammar
+    that lets the model ramble past max_tokens yields a truncated, invalid JSON object."""
+    return max(16, min(240, max_tokens - 24 - 4 * max_targets))
+
+
+def answer_schema(num_masks: int, max_targets: int, max_explanation: int = 240) -> dict:
     """JSON schema whose id field admits only ids that exist (used for constrained decoding)."""
     ids: dict = {"type": "integer", "enum": list(range(num_masks))} if num_masks else {"type": "integer",
                                                                                        "enum": [-1]}
     return {
         "type": "object",
         "properties": {
-            "explanation": {"type": "string", "maxLength": 240},
+            "explanation": {"type": "string", "maxLength": max_explanation},
             "mask_ids": {"type": "array", "items": ids, "maxItems": 0 if num_masks == 0 else max_targets},
             "confidence": {"type": "integer", "minimum": 1, "maximum": 10},
         },

@@ -4,8 +4,8 @@ from __future__ import annotations
 import time
 from abc import abstractmethod
 
-from gear_seg_ros.reason import prompts
-from gear_seg_ros.reason.answer import InvalidAnswer, answer_schema, parse_answer
+from gear_seg_ros.reason import budget, prompts
+from gear_seg_ros.reason.answer import InvalidAnswer, answer_schema, explanation_chars, parse_answer
 from gear_seg_ros.reason.base import Reasoner
 from gear_seg_ros.types import Perception, Selection
 
@@ -22,12 +22,32 @@ class LLMReasoner(Reasoner):
     def query_suffix(self) -> str:
         return ""
 
+    def prompt_budget(self) -> tuple[budget.TokenCounter, int, str] | None:
+        """(token counter, context size in tokens, its config key), or None when the context is unknown."""
+        return None
+
+    def fit_prompt(self, perception: Perception, instruction: str, mode: str) -> tuple[list[dict[str, str]], str]:
+        """The chat messages, with descriptions shortened when the frame does not fit (see budget.py)."""
+        def build(p: Perception) -> list[dict[str, str]]:
+            return prompts.messages(p, instruction, mode, self.max_targets, self.query_suffix())
+
+        spec = self.prompt_budget()
+        if spec is None:
+            return build(perception), ""
+        counter, n_ctx, key = spec
+        limit = n_ctx - budget.answer_reserve(self.answer_tokens(), self.retries)
+        _p, messages, note = budget.fit(perception, build, counter, limit, key)
+        return messages, note
+
+    def answer_tokens(self) -> int:
+        return 256
+
     def select(self, perception: Perception, instruction: str, mode: str) -> Selection:
         n = len(perception.descriptions)
         if n == 0:
             return Selection(ids=[], explanation="", message="no masks were found in this frame")
-        schema = answer_schema(n, self.max_targets)
-        messages = prompts.messages(perception, instruction, mode, self.max_targets, self.query_suffix())
+        schema = answer_schema(n, self.max_targets, explanation_chars(self.answer_tokens(), self.max_targets))
+        messages, note = self.fit_prompt(perception, instruction, mode)
         errors: list[str] = []
         start = time.perf_counter()
         for attempt in range(self.retries + 1):
@@ -36,6 +56,7 @@ class LLMReasoner(Reasoner):
                 selection = parse_answer(text, n, self.max_targets)
                 selection.timings["llm_calls"] = attempt + 1
                 selection.timings["llm_s"] = time.perf_counter() - start
+                selection.note = note
                 return selection
             except InvalidAnswer as exc:
                 errors.append(str(exc))

@@ -8,6 +8,7 @@ import urllib.request
 
 from gear_seg_ros.config import ReasonerConfig
 from gear_seg_ros.errors import GearSegError
+from gear_seg_ros.reason.budget import CharEstimate
 from gear_seg_ros.reason.llm import LLMReasoner
 
 
@@ -25,6 +26,13 @@ class OpenAIReasoner(LLMReasoner):
 
     def query_suffix(self) -> str:
         return "/no_think" if "qwen3" in self.cfg.model.lower() and not self.cfg.thinking else ""
+
+    def prompt_budget(self) -> tuple[CharEstimate, int, str] | None:
+        # No tokenizer here: an estimate (3 characters a token) against the server's context, when it is given.
+        return (CharEstimate(), self.cfg.n_ctx, "reasoner.openai.n_ctx") if self.cfg.n_ctx else None
+
+    def answer_tokens(self) -> int:
+        return self.cfg.max_tokens
 
     def complete(self, messages: list[dict[str, str]], schema: dict) -> str:
         body = {

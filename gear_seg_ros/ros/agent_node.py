@@ -16,9 +16,11 @@ Outputs are lifecycle publishers: created at configure, publishing only while ac
 """
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 import time
+import traceback
 from typing import Any
 
 import numpy as np
@@ -84,6 +86,7 @@ class GearSegAgentNode(LifecycleNode):
     # ---- lifecycle ---------------------------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         from gear_seg_ros.agent import GearSegAgent
+        from gear_seg_ros.reason.isolated import reasoner_for_node
 
         try:
             self._params, config = node_params.read(self)
@@ -96,7 +99,7 @@ class GearSegAgentNode(LifecycleNode):
                 self.get_logger().error(f"configure failed: {len(failed)} doctor check(s) failed (gear-seg doctor)")
                 return FAILURE
             t0 = time.monotonic()
-            self._agent = GearSegAgent(config).load()
+            self._agent = GearSegAgent(config, reasoner=reasoner_for_node(config)).load()
             if config.tracker.enabled:
                 from gear_seg_ros.track import build_tracker
 
@@ -106,7 +109,8 @@ class GearSegAgentNode(LifecycleNode):
             self._load = {"state": "failed", "message": str(exc)}
             return FAILURE
         except Exception as exc:  # noqa: BLE001 - rclpy would swallow it silently
-            self.get_logger().error(f"configure failed: {type(exc).__name__}: {exc}")
+            self.get_logger().error(f"configure failed: {type(exc).__name__}: {exc} (traceback at log level debug)")
+            self.get_logger().debug(f"configure traceback:\n{traceback.format_exc()}")
             self._load = {"state": "failed", "message": f"{type(exc).__name__}: {exc}"}
             return FAILURE
         c = config
@@ -178,7 +182,13 @@ class GearSegAgentNode(LifecycleNode):
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._release()
+        close = getattr(getattr(self._agent, "_reasoner", None), "close", None)
+        if close is not None:  # an isolated reasoner's child process
+            close()
         pubs, self._outputs = self._outputs, {}
+        if any(w.is_alive() for w in getattr(self, "_stuck_workers", [])):
+            self._orphaned = [*getattr(self, "_orphaned", []), *pubs.values()]  # a stuck worker may still publish
+            pubs = {}
         for pub in pubs.values():
             self.destroy_lifecycle_publisher(pub)
         self._agent = self._tracker = None
@@ -190,8 +200,14 @@ class GearSegAgentNode(LifecycleNode):
         return self.on_cleanup(state)
 
     def _release(self) -> None:
-        if self._worker is not None:
-            self._worker.stop()
+        busy = self._worker is not None and not self._worker.stop()
+        if busy and not self._worker.stop(timeout=self._params.request_timeout_s):
+            # A model call that never returns: cleanup must not destroy the publishers under it (see on_cleanup);
+            # the worker thread is a daemon and dies with the process.
+            self.get_logger().error(
+                f"the worker is still busy at stage '{self._worker.current_stage}' after "
+                f"{5 + self._params.request_timeout_s:.0f} s; its publishers are kept until the node exits")
+            self._stuck_workers = [*getattr(self, "_stuck_workers", []), self._worker]
         if self._tracking is not None:
             self._tracking.close()
             self._tracking = None
@@ -208,10 +224,24 @@ class GearSegAgentNode(LifecycleNode):
 
     # ---- requests ----------------------------------------------------------------------------------------------
     def _submit(self, instruction: str, mode: str, stamp: Any = None, **kw: Any) -> Request:
-        return self._worker.submit(Request(instruction, mode, stamp_ns(stamp) if stamp else 0, **kw))
+        req = Request(instruction, mode, stamp_ns(stamp) if stamp else 0, **kw)
+        worker = self._worker  # deactivate may clear it while this callback runs
+        if worker is None:
+            req.result = empty_result(None, instruction, mode, "the node is not active (deactivated or not yet "
+                                      "configured); activate it: ros2 lifecycle set <node> activate")
+            req.done.set()
+            return req
+        limit = self._params.max_pending_requests
+        if worker.pending() >= limit:  # bounded queue: waiting callbacks would also starve the executor's threads
+            req.result = empty_result(None, instruction, mode, f"busy: {limit} requests are already queued "
+                                      f"(stage of the running one: '{worker.current_stage}'); retry later, send "
+                                      "fewer requests, or raise max_pending_requests")
+            req.done.set()
+            return req
+        return worker.submit(req)
 
     def _wait(self, req: Request, timeout_s: float) -> SegmentationResult:
-        timeout = timeout_s if timeout_s > 0 else self._params.request_timeout_s
+        timeout = timeout_s if timeout_s > 0 else getattr(self._params, "request_timeout_s", 60.0)
         if req.done.wait(timeout) and req.result is not None:
             return req.result
         if req.done.is_set() and req.error:
@@ -243,7 +273,7 @@ class GearSegAgentNode(LifecycleNode):
 
         req = self._submit(goal.instruction, goal.mode, goal.frame_stamp, source="action", on_stage=feedback,
                            is_cancelled=lambda: goal_handle.is_cancel_requested)
-        timeout = goal.timeout_s if goal.timeout_s > 0 else self._params.request_timeout_s
+        timeout = goal.timeout_s if goal.timeout_s > 0 else getattr(self._params, "request_timeout_s", 60.0)
         while not req.done.wait(0.05):
             if (goal_handle.is_cancel_requested and req.started is None) or time.monotonic() - t0 > timeout:
                 req.abandoned = True
@@ -276,6 +306,7 @@ class GearSegAgentNode(LifecycleNode):
                     self._pipeline.enabled = p.value
                     if not p.value:
                         self._pipeline.frames.clear()
+                        self._pipeline.last_perceived = None
         return SetParametersResult(successful=True)
 
     # ---- outputs (called from the worker thread) ---------------------------------------------------------------
@@ -350,13 +381,29 @@ def ros_params_args(args: list[str]) -> list[str]:
             with tmp:
                 yaml.safe_dump({"/**": {"ros__parameters": params}}, tmp)
             out[i + 1] = tmp.name
+            _TEMP_PARAMS.append(tmp.name)
     return out
+
+
+_TEMP_PARAMS: list[str] = []
+
+
+@atexit.register
+def remove_temp_params() -> None:
+    """rcl parses parameter files in rclpy.init; the rewritten copies are removed once the node exists."""
+    while _TEMP_PARAMS:
+        try:
+            os.unlink(_TEMP_PARAMS.pop())
+        except OSError:
+            pass
 
 
 def main(args: list[str] | None = None) -> None:
     rclpy.init(args=ros_params_args(sys.argv if args is None else args))
     node = GearSegAgentNode()
-    executor = MultiThreadedExecutor(num_threads=4)
+    remove_temp_params()
+    # Service / action callbacks wait for the worker: one thread each for the queued requests, plus the inputs.
+    executor = MultiThreadedExecutor(num_threads=4 + int(node.get_parameter("max_pending_requests").value))
     executor.add_node(node)
     if node.get_parameter("auto_start").value and node.trigger_configure() == SUCCESS:
         node.trigger_activate()

@@ -29,9 +29,9 @@ class Centroid3D:
 def intrinsics(k: Sequence[float]) -> tuple[float, float, float, float]:
     """(fx, fy, cx, cy) from a row-major 3x3 K (sensor_msgs/CameraInfo.k)."""
     k = [float(v) for v in k]
-    if len(k) != 9 or k[0] <= 0 or k[4] <= 0:
+    if len(k) != 9 or not np.isfinite(k).all() or not (k[0] > 0 and k[4] > 0):  # NaN compares False: say > 0
         raise InvalidImageError(f"camera_info K={k} has no valid focal length; the camera driver must publish a "
-                                "calibrated camera_info (fx = K[0] > 0, fy = K[4] > 0)")
+                                "calibrated camera_info (fx = K[0] > 0, fy = K[4] > 0, all entries finite)")
     return k[0], k[4], k[2], k[5]
 
 

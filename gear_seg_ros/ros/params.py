@@ -40,6 +40,7 @@ class NodeParams:
     depth_to_color_translation: list = field(default_factory=lambda: [0.0, 0.0, 0.0])
     depth_to_color_rotation: list = field(default_factory=lambda: [0.0, 0.0, 0.0, 1.0])
     color_16bit_max: float = 65535.0
+    max_pending_requests: int = 8
 
     def validate(self) -> NodeParams:
         problems = []
@@ -55,6 +56,8 @@ class NodeParams:
             problems.append(f"frame_buffer={self.frame_buffer}: must be >= 1")
         if self.request_timeout_s <= 0:
             problems.append(f"request_timeout_s={self.request_timeout_s}: must be > 0 seconds")
+        if self.max_pending_requests < 1:
+            problems.append(f"max_pending_requests={self.max_pending_requests}: must be >= 1")
         if self.sync_tolerance_s < 0:
             problems.append(f"sync_tolerance_s={self.sync_tolerance_s}: must be >= 0 seconds")
         problems += _camera_problems(self)
@@ -208,6 +211,7 @@ _DOCS = {
     "depth_to_color_rotation": "[x, y, z, w] quaternion of the same transform",
     "color_16bit_max": "full-scale value of 16-bit colour/IR images (mono16, 16UC1, bayer_*16, rgb16); "
                        "0 = each frame's maximum",
+    "max_pending_requests": "requests queued beyond this are answered at once with success=false (busy)",
 }
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+import traceback
 from typing import Any
 
 from gear_seg_ros.errors import GearSegError, InvalidImageError, UnknownFrameError
@@ -47,6 +48,7 @@ class Pipeline:
         self.enabled = params.enable
         self.perceived = 0
         self.tracking: Any = None  # ros/tracking.py Tracking, when the tracker is enabled
+        self.last_perceived: Frame | None = None
         self._warned: set[str] = set()
         self._warn_lock = threading.Lock()
 
@@ -93,10 +95,12 @@ class Pipeline:
         try:
             self._perceive(frame, None)
             self.perceived += 1
+            self.last_perceived = frame
         except GearSegError as exc:
             self.warn_once(f"continuous perception: {exc}")
         except Exception as exc:  # noqa: BLE001 - keep the worker alive whatever a backend does
             self.warn_once(f"continuous perception failed: {type(exc).__name__}: {exc}")
+            self.log.debug(f"continuous perception traceback:\n{traceback.format_exc()}")
         return True
 
     def answer(self, req: Request) -> Any:
@@ -134,7 +138,8 @@ class Pipeline:
             self.warn_once(str(exc))
             msg = empty_result(header, req.instruction, mode, str(exc))
         except Exception as exc:  # noqa: BLE001 - the node keeps serving
-            self.log.error(f"request failed: {type(exc).__name__}: {exc}")
+            self.log.error(f"request failed: {type(exc).__name__}: {exc} (traceback at log level debug)")
+            self.log.debug(f"request traceback:\n{traceback.format_exc()}")
             msg = empty_result(header, req.instruction, mode,
                                f"internal error {type(exc).__name__}: {exc} (please report it with the node's log)")
         self.out.publish_result(msg, None, None)
@@ -151,6 +156,9 @@ class Pipeline:
         frame = None
         if self.params.policy == "continuous":  # answer from the newest frame already perceived, if any
             frame = self.frames.newest_where(lambda f: f.key is not None and self.agent.has_frame(f.key))
+            last = self.last_perceived  # at 30 Hz it leaves the short frame buffer long before the next is done
+            if frame is None and last is not None and last.key is not None and self.agent.has_frame(last.key):
+                frame = last
         frame = frame or self.frames.newest()
         if frame is None:
             raise NoFrameError(

@@ -112,10 +112,26 @@ class Worker(threading.Thread):
         self._handle, self._idle, self._poll = handle, idle, poll_s
         self._queue: queue.Queue[Request] = queue.Queue()
         self._stop_event = threading.Event()
+        self._current: Request | None = None
 
     def submit(self, request: Request) -> Request:
         self._queue.put(request)
+        if self._stop_event.is_set():  # stopped meanwhile: the drain in run() may already be over
+            self._release_queued()
         return request
+
+    def pending(self) -> int:
+        """Requests queued and not started (the running one not counted)."""
+        return self._queue.qsize()
+
+    def _release_queued(self) -> None:
+        while True:
+            try:
+                request = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            request.error = request.error or "the node was deactivated before the request ran"
+            request.done.set()
 
     def _run_idle(self) -> bool:
         try:
@@ -124,9 +140,19 @@ class Worker(threading.Thread):
             log.exception("continuous perception failed")
             return False
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 5.0) -> bool:
+        """True when the thread ended within `timeout` (False: a model call is still running)."""
         self._stop_event.set()
-        self.join(timeout)
+        if self.is_alive():
+            self.join(timeout)
+        if self.is_alive():
+            log.error("worker still busy at stage %r after %.0f s", self.current_stage, timeout)
+        return not self.is_alive()
+
+    @property
+    def current_stage(self) -> str:
+        request = self._current
+        return request.stage if request is not None else "idle"
 
     def run(self) -> None:
         while not self._stop_event.is_set():
@@ -139,11 +165,12 @@ class Worker(threading.Thread):
             if request.abandoned:
                 continue
             request.started = time.monotonic()
+            self._current = request
             try:
                 request.result = self._handle(request)
             except Exception as exc:  # the only worker thread must outlive any one request
                 log.exception("request %r failed", request.instruction)
                 request.error = f"{type(exc).__name__}: {exc}"
+            self._current = None
             request.done.set()
-        while not self._queue.empty():  # release waiters
-            self._queue.get_nowait().done.set()
+        self._release_queued()  # release waiters

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from ros_env import require_ros, ros_env
 
@@ -12,3 +14,11 @@ def ros_environ(tmp_path, monkeypatch) -> dict[str, str]:
         if key.startswith(("ROS_", "FASTRTPS_", "FASTDDS_", "RMW_")):
             monkeypatch.setenv(key, value)
     return env
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test in tests/ros is a `ros` test (`-m "not ros"` skips them all), whatever its file declares."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.ros)

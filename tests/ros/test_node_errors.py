@@ -19,6 +19,8 @@ def ok(client, arc, stamp):
 
 def test_instruction_before_any_frame(served):
     _node, client, _arc = served
+    client._frame = None  # the camera stops; disabling drops the buffered frames: as if none ever came
+    assert client.set_enabled(False).success and client.set_enabled(True).success
     response = client.call("the green box", "referring")
     assert not response.success and not response.result.success
     assert "no image received yet on /image" in response.message and "remap" in response.message
@@ -33,7 +35,8 @@ def test_empty_instruction(served):
 
 
 def test_unknown_mode_and_unknown_frame(served):
-    _node, client, _arc = served
+    _node, client, arc = served
+    ok(client, arc, 10.0)
     assert "unknown mode 'guess'" in client.call("the green box", "guess").message
     from builtin_interfaces.msg import Time
 

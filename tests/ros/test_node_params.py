@@ -1,4 +1,6 @@
 """Parameters: every AgentConfig key is declared; config/agent.yaml loads through rcl as the CLI reads it."""
+import os
+
 import pytest
 from ros_env import REPO
 
@@ -93,13 +95,15 @@ def test_a_plain_agent_config_works_as_params_file(tmp_path):
     require_ros()
     import rclpy
 
-    from gear_seg_ros.ros.agent_node import ros_params_args
+    from gear_seg_ros.ros.agent_node import remove_temp_params, ros_params_args
 
     args = ros_params_args(["gear_seg_agent", "--ros-args", "--params-file", str(REPO / "config" / "cpu.yaml")])
     rewritten = args[-1]
     assert rewritten != str(REPO / "config" / "cpu.yaml")
     context = rclpy.Context()
     rclpy.init(args=args, context=context)  # raises if rcl cannot parse the file
+    remove_temp_params()  # what main() does once rclpy.init has parsed it: no file left behind
+    assert not os.path.exists(rewritten)
     try:
         node = rclpy.create_node("gear_seg_agent", context=context, automatically_declare_parameters_from_overrides=True)
         assert node.get_parameter("reasoner.backend").value == "embedding"
