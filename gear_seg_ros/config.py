@@ -125,14 +125,14 @@ class DamServerDescriberConfig(_Section):
     max_tokens: int = Field(512, ge=1, description="sent, but dam_server.py decodes with its own --max_new_tokens")
     temperature: float = Field(0.2, ge=0.0, description="sent, but dam_server.py uses its own --temperature")
     timeout_s: float = Field(120.0, gt=0.0, description="per request, queueing at the server included")
-    connect_timeout_s: float = Field(5.0, gt=0.0)
+    connect_timeout_s: float = Field(5.0, gt=0.0, description="seconds to open the TCP connection to the server")
     retries: int = Field(2, ge=0, description="for refused connections and HTTP 502-504, with back-off")
     concurrency: int = Field(4, ge=1, description="requests in flight")
     max_side: int = Field(0, ge=0, description="downscale the image sent to this longest side; 0 = full size")
 
 
 class DescriberConfig(_Section):
-    backend: str = Field("attributes", description="describer backend: attributes | dam | openai_vlm")
+    backend: str = Field("attributes", description="describer backend: attributes | dam | dam_server | openai_vlm")
     attributes: AttributesDescriberConfig = Field(default_factory=AttributesDescriberConfig)
     dam: DamDescriberConfig = Field(default_factory=DamDescriberConfig)
     openai_vlm: OpenAIVlmDescriberConfig = Field(default_factory=OpenAIVlmDescriberConfig)
