@@ -21,7 +21,8 @@ def answer_schema(num_masks: int, max_targets: int, max_explanation: int = 240) 
         "properties": {
             "explanation": {"type": "string", "maxLength": max_explanation},
             "mask_ids": {"type": "array", "items": ids, "maxItems": 0 if num_masks == 0 else max_targets},
-            "confidence": {"type": "integer", "minimum": 1, "maximum": 10},
+            # an enum, not minimum/maximum: llama-cpp-python's grammar ignores integer bounds (a model answered 0)
+            "confidence": {"type": "integer", "enum": list(range(1, 11))},
         },
         "required": ["explanation", "mask_ids", "confidence"],
         "additionalProperties": False,

@@ -17,12 +17,10 @@ def node_and_client(tmp_path_factory, arc2017):
 
 @pytest.fixture
 def served(node_and_client):
-    """The shared node, reset for each test (enabled, streaming frame 100, outputs cleared): any order works."""
+    """The shared node, reset for each test (enabled, streaming frame 100): any order works."""
     node, client, arc = node_and_client
     client.set_enabled(True)
     client.publish_frame(arc["rgb"], 100.0)
-    for received in client.received.values():
-        received.clear()
     return node, client, arc
 
 
@@ -49,17 +47,19 @@ def test_service_segments_the_newest_frame(served):
 
 
 def test_outputs_are_published(served):
-    _node, client, _arc = served
-    client.received["grasp_targets"].clear()
+    _node, client, arc = served
+    client.publish_frame(np.ascontiguousarray(arc["rgb"][::-1]), 103.0)  # fresh: ~/descriptions is published
+    for received in client.received.values():
+        received.clear()
     response = client.call("the green box", "referring")
     assert response.success
     client.wait_until(lambda: client.received["grasp_targets"], 10, "~/grasp_targets")
     client.wait_until(lambda: client.received["target_mask"], 10, "~/target_mask")
     client.wait_until(lambda: client.received["descriptions"], 10, "~/descriptions")
     mask_msg = client.received["target_mask"][-1]
-    assert mask_msg.encoding == "mono8" and mask_msg.header.stamp.sec == 100
+    assert mask_msg.encoding == "mono8" and mask_msg.header.stamp.sec == 103
     desc = client.received["descriptions"][-1]
-    assert len(desc.ids) == len(desc.descriptions) == len(desc.boxes) > 0 and desc.header.stamp.sec == 100
+    assert len(desc.ids) == len(desc.descriptions) == len(desc.boxes) > 0 and desc.header.stamp.sec == 103
     debug = client.received["debug_image"]
     assert debug and debug[-1].encoding == "rgb8" and (debug[-1].height, debug[-1].width) == (480, 640)
 
