@@ -54,5 +54,7 @@ def test_play_reaches_a_subscriber_process(tmp_path, ros_environ):
     got = json.loads(out.strip().splitlines()[-1])
     assert [g[1] for g in got] == list(range(N)), err
     assert {(g[2], g[3]) for g in got} == {("cam", "rgb8")}
-    gaps = np.diff([g[0] for g in got])
-    assert 0.5 / RATE < np.median(gaps) < 2.0 / RATE  # recorded timing, not a burst
+    # Recorded timing, not a burst: the arrivals span most of the bag's duration. (Per-message gaps are not
+    # asserted: a listener starved of CPU for a moment receives a few queued messages together.)
+    span = got[-1][0] - got[0][0]
+    assert 0.5 * (N - 1) / RATE < span < 4.0 * (N - 1) / RATE, span
