@@ -54,13 +54,18 @@ class Sam2SegmenterConfig(_AutomaticMaskConfig):
     crop_n_layers: int = Field(0, ge=0, description="extra crop layers of the automatic mask generator (0 = none)")
 
 
-class OnnxSam2SegmenterConfig(_AutomaticMaskConfig):
-    model_dir: str = Field("models/weights/sam2_onnx", description="folder of `gear-seg export sam2-onnx`")
+class _Sam2ExportRuntime(_Section):
+    """How a SAM 2 export (`gear-seg export sam2`) is run: shared by the onnx_sam2 segmenter and the sam2_prompt tracker."""
+
+    model_dir: str = Field("models/weights/sam2_onnx", description="folder of `gear-seg export sam2`")
     runtime: Literal["onnxruntime", "tensorrt"] = Field(
         "onnxruntime", description="onnxruntime (with `providers`) or tensorrt (engines of `gear-seg export trt`)")
     providers: list[str] = Field(default_factory=lambda: ["CPUExecutionProvider"],
                                  description="ONNX Runtime execution providers, in order of preference")
     engine_dir: str = Field("", description="TensorRT engine folder; empty = <model_dir>/engines")
+
+
+class OnnxSam2SegmenterConfig(_Sam2ExportRuntime, _AutomaticMaskConfig):
     postprocess: Literal["auto", "numpy", "torch"] = Field(
         "auto", description="mask filtering in numpy or torch (GPU when available); auto = torch when on a GPU")
     points_per_batch: int = Field(256, ge=1, description="point prompts decoded per batch (memory vs speed)")
@@ -226,15 +231,9 @@ class OpticalFlowTrackerConfig(_Section):
                                                                         "metres")
 
 
-class Sam2PromptTrackerConfig(_Section):
+class Sam2PromptTrackerConfig(_Sam2ExportRuntime):
     """GPU tracker: SAM 2 re-prompted with each target's predicted box and points (export of `gear-seg export sam2`)."""
 
-    model_dir: str = Field("models/weights/sam2_onnx", description="folder of `gear-seg export sam2`")
-    runtime: Literal["onnxruntime", "tensorrt"] = Field(
-        "onnxruntime", description="onnxruntime (with `providers`) or tensorrt (engines of `gear-seg export trt`)")
-    providers: list[str] = Field(default_factory=lambda: ["CPUExecutionProvider"],
-                                 description="ONNX Runtime execution providers, in order of preference")
-    engine_dir: str = Field("", description="TensorRT engine folder; empty = <model_dir>/engines")
     box_margin: float = Field(0.1, ge=0.0, le=1.0,
                               description="the predicted box grows by this fraction of its size on each side")
     max_targets: int = Field(16, ge=1, le=256, description="largest decoder batch (targets per frame)")
