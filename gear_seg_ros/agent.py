@@ -5,7 +5,7 @@ import hashlib
 import logging
 import threading
 import time
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from gear_seg_ros.segment.nms import filter_masks
 from gear_seg_ros.types import Perception, QueryResult, Selection
 
 log = logging.getLogger("gear_seg")
-Progress = Optional[Callable[[str], None]]
+Progress = Callable[[str], None] | None
 
 
 def content_frame_id(image: np.ndarray) -> str:
@@ -33,7 +33,7 @@ def content_frame_id(image: np.ndarray) -> str:
 class GearSegAgent:
     """Stages are built from the config on first use (or all at once with `load()`), then kept for the agent's life."""
 
-    def __init__(self, config: Optional[AgentConfig] = None, *, segmenter=None, describer=None, reasoner=None):
+    def __init__(self, config: AgentConfig | None = None, *, segmenter=None, describer=None, reasoner=None):
         self.config = config or AgentConfig()
         self.cache = FrameCache(self.config.cache.max_entries, self.config.cache.max_bytes)
         self._segmenter, self._describer, self._reasoner = segmenter, describer, reasoner
@@ -77,7 +77,7 @@ class GearSegAgent:
         params = inspect.signature(cls.__init__).parameters
         return {"base_dir": self.config.base_dir} if "base_dir" in params else {}
 
-    def load(self) -> "GearSegAgent":
+    def load(self) -> GearSegAgent:
         """Builds every stage now (a robot loads its models once, at start-up)."""
         _ = self.segmenter, self.describer, self.reasoner
         return self
@@ -86,10 +86,10 @@ class GearSegAgent:
     def has_frame(self, frame_id: str) -> bool:
         return frame_id in self.cache
 
-    def perceive(self, image: np.ndarray, frame_id: Optional[str] = None, progress: Progress = None) -> Perception:
+    def perceive(self, image: np.ndarray, frame_id: str | None = None, progress: Progress = None) -> Perception:
         return self.ensure_perceived(image, frame_id, progress)[0]
 
-    def ensure_perceived(self, image: np.ndarray, frame_id: Optional[str] = None,
+    def ensure_perceived(self, image: np.ndarray, frame_id: str | None = None,
                          progress: Progress = None) -> tuple[Perception, bool]:
         """Returns (perception, computed): computed is False when the frame came from the cache."""
         image = validate_image(image, self.config.limits.max_image_side)
@@ -159,7 +159,7 @@ class GearSegAgent:
         return self._result(perception, instruction, mode, selection, reason_s, fresh)
 
     def segment(self, image: np.ndarray, instruction: str, mode: str = "reasoning",
-                frame_id: Optional[str] = None, progress: Progress = None) -> QueryResult:
+                frame_id: str | None = None, progress: Progress = None) -> QueryResult:
         self.check_instruction(instruction, mode)  # fail before the expensive stages
         perception, computed = self.ensure_perceived(image, frame_id, progress)
         return self.query(perception.frame_id, instruction, mode, progress, fresh=computed)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Optional
 
 from gear_seg_ros.types import Perception
 
@@ -17,7 +16,7 @@ class FrameCache:
         self.hits = 0
         self.misses = 0
 
-    def get(self, frame_id: str) -> Optional[Perception]:
+    def get(self, frame_id: str) -> Perception | None:
         with self._lock:
             item = self._items.get(frame_id)
             if item is None:

@@ -6,7 +6,7 @@ the same keys as dotted parameter names, so `flatten()` / `from_flat()` convert 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -149,7 +149,7 @@ class LlamaCppReasonerConfig(_Section):
                             description="GGUF file (pkg://<package>/<file> = inside an installed package)")
     n_ctx: int = Field(8192, ge=512, description="context length, tokens")
     n_gpu_layers: int = Field(0, ge=-1, description="layers offloaded to the GPU (-1 = all)")
-    n_threads: Optional[int] = Field(None, description="CPU threads; empty = llama.cpp's choice")
+    n_threads: int | None = Field(None, description="CPU threads; empty = llama.cpp's choice")
     seed: int = Field(0, description="sampling seed")
     temperature: float = Field(0.0, ge=0.0, description="sampling temperature (0 = greedy)")
     max_tokens: int = Field(256, ge=16, description="longest answer, tokens")
@@ -317,14 +317,14 @@ class AgentConfig(_Section):
 
     # ---- conversions -------------------------------------------------------------------------------------------
     @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "config") -> "AgentConfig":
+    def from_dict(cls, data: dict[str, Any], source: str = "config") -> AgentConfig:
         try:
             return cls.model_validate(data or {})
         except ValidationError as exc:
             raise ConfigError(f"invalid {source}:\n{_format_errors(exc)}") from None
 
     @classmethod
-    def from_yaml(cls, path: str | Path) -> "AgentConfig":
+    def from_yaml(cls, path: str | Path) -> AgentConfig:
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"config file not found: {path} (pass an existing YAML file, e.g. config/cpu.yaml)")
@@ -352,7 +352,7 @@ class AgentConfig(_Section):
         return flatten(self.model_dump())
 
     @classmethod
-    def from_flat(cls, flat: dict[str, Any], source: str = "parameters") -> "AgentConfig":
+    def from_flat(cls, flat: dict[str, Any], source: str = "parameters") -> AgentConfig:
         return cls.from_dict(unflatten(flat), source=source)
 
 

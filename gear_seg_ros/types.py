@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 import numpy as np
 
@@ -58,7 +57,7 @@ class Selection:
 
     ids: list[int]
     explanation: str = ""
-    confidence: Optional[float] = None
+    confidence: float | None = None
     message: str = ""  # why the selection is empty, when it is for a reason other than "nothing matches"
     note: str = ""  # something the caller should know about a successful answer (e.g. shortened descriptions)
     timings: dict[str, float] = field(default_factory=dict)
@@ -75,7 +74,7 @@ class QueryResult:
     boxes: list[tuple[int, int, int, int]]
     scores: list[float]
     explanation: str
-    confidence: Optional[float]
+    confidence: float | None
     descriptions: dict[int, str]  # the descriptions of every mask the reasoner saw
     timings: dict[str, float]
     from_cache: bool

@@ -1,7 +1,7 @@
 """Overlay of masks with their ids, for humans (CLI output, the node's debug image)."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -14,7 +14,7 @@ def palette(n: int) -> np.ndarray:
 
 
 def draw_overlay(image: np.ndarray, masks: Sequence[np.ndarray], ids: Sequence[int],
-                 labels: Optional[Sequence[str]] = None, alpha: float = 0.5) -> np.ndarray:
+                 labels: Sequence[str] | None = None, alpha: float = 0.5) -> np.ndarray:
     """Returns an RGB uint8 copy of `image` with each mask tinted, outlined and tagged with its id (and label)."""
     out = image.astype(np.float32)
     colors = palette(max(ids, default=0) + 1)

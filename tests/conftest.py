@@ -1,7 +1,6 @@
 import os
 
 import pytest
-
 from helpers import REPO
 
 pytest_plugins = ["dam_support"]  # real_dam, tiny_dam_dir: DAM's real code from ../shared/vendor

@@ -1,8 +1,8 @@
 """The agent end to end on real photos with the embedded CPU default (classical + attributes + MiniLM)."""
 import numpy as np
 import pytest
-
 from helpers import arc2017_instance, iou
+
 from gear_seg_ros.agent import GearSegAgent
 from gear_seg_ros.config import AgentConfig
 from gear_seg_ros.errors import InvalidImageError, InvalidInstructionError, UnknownFrameError
@@ -55,7 +55,7 @@ def test_second_query_on_a_cached_frame_skips_segmentation_and_description(cpu_a
 
 
 def test_content_hash_identifies_a_frame_without_an_id(cpu_agent, arc2017):
-    p1, computed1 = cpu_agent.ensure_perceived(arc2017["rgb"])
+    p1, _computed1 = cpu_agent.ensure_perceived(arc2017["rgb"])
     p2, computed2 = cpu_agent.ensure_perceived(arc2017["rgb"].copy())
     assert p1 is p2 and not computed2
 

@@ -13,8 +13,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from gear_seg_ros.config import DamDescriberConfig  # noqa: E402
-from gear_seg_ros.types import MaskProposal  # noqa: E402
+from gear_seg_ros.config import DamDescriberConfig
+from gear_seg_ros.types import MaskProposal
 
 STOP = "</s>"
 

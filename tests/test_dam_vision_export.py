@@ -19,9 +19,9 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 transformers = pytest.importorskip("transformers")
 
-from torch import nn  # noqa: E402
+from torch import nn
 
-from gear_seg_ros.errors import GearSegError, ModelNotFoundError  # noqa: E402
+from gear_seg_ros.errors import GearSegError, ModelNotFoundError
 
 SIZE, HIDDEN, LLM_DIM = 32, 32, 48
 
@@ -158,7 +158,7 @@ def test_dam_describer_uses_the_configured_export(exported, monkeypatch):
     from gear_seg_ros.config import DamDescriberConfig
     from gear_seg_ros.describe.dam import DamDescriber
 
-    model, out, _ = exported
+    _model, out, _ = exported
 
     class DescribeAnythingModel:
         def __init__(self, model_path, conv_mode, prompt_mode):

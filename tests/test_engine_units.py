@@ -9,8 +9,15 @@ from gear_seg_ros.engine.autolabel import category_name, plural
 from gear_seg_ros.engine.options import EngineOptions
 from gear_seg_ros.engine.question_schema import InvalidQuestion, parse_question, question_schema
 from gear_seg_ros.engine.questions import pick_categories, rejection
-from gear_seg_ros.engine.records import (AnswerRecord, ImageRecord, MaskRecord, QuestionRecord, finished_stems,
-                                         record_path, write_record)
+from gear_seg_ros.engine.records import (
+    AnswerRecord,
+    ImageRecord,
+    MaskRecord,
+    QuestionRecord,
+    finished_stems,
+    record_path,
+    write_record,
+)
 from gear_seg_ros.engine.splits import parse_ratios, split_of
 
 OPTS = EngineOptions(paraphrases=3, min_paraphrases=2)

@@ -5,9 +5,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from helpers import SHARED_DATA
 
 from gear_seg_ros.evaluation.readers import DatasetError, detect_format, open_dataset
-from helpers import SHARED_DATA
 
 LABELME_DIR = SHARED_DATA / "labelme_voc" / "examples" / "instance_segmentation" / "data_annotated"
 LABELME_COCO = SHARED_DATA / "labelme_voc" / "examples" / "instance_segmentation" / "data_dataset_coco"

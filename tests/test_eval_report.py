@@ -9,8 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
 from browser import headless_chromium, not_blank, screenshot
+
 from gear_seg_ros.cli.main import main
 from gear_seg_ros.engine.polygons import mask_to_polygons
 from gear_seg_ros.evaluation.html_report import attribution_bar_svg, scatter_svg

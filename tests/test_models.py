@@ -3,8 +3,8 @@ import sys
 
 import pytest
 import yaml
-
 from helpers import REPO
+
 from gear_seg_ros.errors import ModelNotFoundError
 from gear_seg_ros.models import resolve_model_path
 

@@ -9,11 +9,11 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from test_reasoners import perception
 
 from gear_seg_ros.config import ReasonerConfig
 from gear_seg_ros.models import resolve_model_path
 from gear_seg_ros.reason.openai_compat import EndpointError, OpenAIReasoner
-from test_reasoners import perception
 
 
 def free_port() -> int:

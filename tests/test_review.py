@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+from review_data import QUESTIONS, build_engine_output, question_ids
 
 from gear_seg_ros.cli.main import main
 from gear_seg_ros.engine.polygons import mask_to_polygons, polygons_to_mask
@@ -13,7 +14,6 @@ from gear_seg_ros.engine.review.data import ReviewData
 from gear_seg_ros.engine.review.decisions import DecisionStore, apply_decisions, load_decisions
 from gear_seg_ros.engine.review.server import make_server, serve_in_thread
 from gear_seg_ros.utils.rle import decode_rle
-from review_data import QUESTIONS, build_engine_output, question_ids
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pycocotools under numpy 2
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from browser import headless_chromium, missing, not_blank, screenshot
+from review_data import QUESTIONS, build_engine_output, question_ids
+
 from gear_seg_ros.cli.main import main
 from gear_seg_ros.engine.records import iter_records
 from gear_seg_ros.engine.review.decisions import load_decisions
-from review_data import QUESTIONS, build_engine_output, question_ids
 
 pytestmark = [pytest.mark.skipif(bool(missing()), reason=missing() or "-"),
               pytest.mark.filterwarnings("ignore::DeprecationWarning")]

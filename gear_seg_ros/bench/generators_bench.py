@@ -9,7 +9,6 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -28,7 +27,7 @@ def _best_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (inter / np.maximum(union, 1)).max(axis=1)
 
 
-def run(image: np.ndarray, model_cfg: str, checkpoint: Optional[str], points_per_side: int = 8,
+def run(image: np.ndarray, model_cfg: str, checkpoint: str | None, points_per_side: int = 8,
         points_per_batch: int = 64, providers: tuple[str, ...] = ("CPUExecutionProvider",), repeats: int = 1,
         runtime: str = "onnxruntime", postprocess: str = "auto") -> dict:
     import torch
@@ -87,7 +86,7 @@ def run(image: np.ndarray, model_cfg: str, checkpoint: Optional[str], points_per
         "points_per_batch": points_per_batch, "export_s": export_s, "engine_build_s": engine_s,
         "ours": {"runtime": runtime if runtime == "tensorrt" else f"onnxruntime {','.join(ours.providers)}",
                  "postprocess": "torch" if ours.torch_postprocess else "numpy",
-                 "median_s": float(np.median(ours_times)), "masks": int(len(result.masks)),
+                 "median_s": float(np.median(ours_times)), "masks": len(result.masks),
                  "stages_s": {k: round(v, 3) for k, v in result.timings.items()}},
         "official": {"median_s": float(np.median(official_times)), "masks": len(official),
                      "torchvision": "pure-torch stand-in (no CPU wheel)" if stand_in else "real"},

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Optional
 
 from gear_seg_ros.errors import GearSegError, ModelNotFoundError
 
@@ -20,7 +19,7 @@ EXPORT_HINT = "export it with `gear-seg export dam-vision --model-path models/we
 
 
 class ExportedVisionEncoder:
-    def __init__(self, export_dir: Path, runtime: str, providers: list[str], engine_dir: Optional[Path]) -> None:
+    def __init__(self, export_dir: Path, runtime: str, providers: list[str], engine_dir: Path | None) -> None:
         from gear_seg_ros.export.dam_vision import INPUT, OUTPUT
         from gear_seg_ros.export.trt import read_export_metadata
 

@@ -37,7 +37,7 @@ def outlined_jpeg(image: np.ndarray, mask: np.ndarray, max_side: int = 768) -> s
     scale = max_side / max(out.shape[:2])
     if scale < 1:
         out = cv2.resize(out, (round(out.shape[1] * scale), round(out.shape[0] * scale)), interpolation=cv2.INTER_AREA)
-    ok, data = cv2.imencode(".jpg", cv2.cvtColor(out, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    _ok, data = cv2.imencode(".jpg", cv2.cvtColor(out, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
     return "data:image/jpeg;base64," + base64.b64encode(data.tobytes()).decode()
 
 

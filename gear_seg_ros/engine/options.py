@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, field
-from typing import Optional
 
 # The five reasoning categories of the GEAR-Seg data engine, with the hint the LLM gets for each.
 CATEGORIES = {
@@ -28,10 +27,10 @@ class EngineOptions:
     min_mask_fraction: float = 1 / 600
     max_question_chars: int = 140
     max_explanation_chars: int = 400
-    max_tokens: Optional[int] = None  # per LLM call; None = the reasoner's config
+    max_tokens: int | None = None  # per LLM call; None = the reasoner's config
     seed: int = 0
-    auto_label: Optional[str] = None
-    maturity: Optional[str] = None  # fruit name
+    auto_label: str | None = None
+    maturity: str | None = None  # fruit name
     categories: list[str] = field(default_factory=lambda: list(CATEGORIES))
 
     def __post_init__(self) -> None:
@@ -50,7 +49,7 @@ class EngineOptions:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "EngineOptions":
+    def from_dict(cls, data: dict) -> EngineOptions:
         return cls(**data)
 
 

@@ -10,8 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from gear_seg_ros.evaluation.reference_outputs import (description_file, has_outputs, mask_dir, read_outputs,
-                                                       write_outputs)
+from gear_seg_ros.evaluation.reference_outputs import (
+    description_file,
+    has_outputs,
+    mask_dir,
+    read_outputs,
+    write_outputs,
+)
 from gear_seg_ros.types import Perception
 
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Iterator, Optional
+from collections.abc import Iterator
 
 from gear_seg_ros.errors import GearSegError
 
 
 def run_on_ray(todo: list[str], jobs: tuple, workers: int, gpus_per_actor: float = 0.0,
-               address: Optional[str] = None, cpus_per_actor: float = 1.0) -> Iterator[tuple[str, int, str]]:
+               address: str | None = None, cpus_per_actor: float = 1.0) -> Iterator[tuple[str, int, str]]:
     try:
         import ray
         from ray.util import ActorPool
@@ -48,8 +48,7 @@ def run_on_ray(todo: list[str], jobs: tuple, workers: int, gpus_per_actor: float
 def zip_names(pool, todo: list[str]):
     """ActorPool.map_unordered loses which input a result belongs to; tag each result with its image."""
     tagged = pool.map_unordered(lambda actor, name: actor.build_tagged.remote(name), todo)
-    for name, result in tagged:
-        yield name, result
+    yield from tagged
 
 
 @contextlib.contextmanager

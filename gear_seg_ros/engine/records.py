@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -37,7 +37,7 @@ class QuestionRecord(_Model):
     is_sentence: bool
     explanation: str
     answers: list[AnswerRecord] = Field(min_length=1)
-    confidence: Optional[float] = None
+    confidence: float | None = None
 
     @property
     def answer_ids(self) -> list[int]:
@@ -67,7 +67,7 @@ class ImageRecord(_Model):
     dropped: list[DropRecord] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _ids_exist(self) -> "ImageRecord":
+    def _ids_exist(self) -> ImageRecord:
         if [m.id for m in self.masks] != list(range(len(self.masks))):
             raise ValueError("mask ids must be 0..n-1 in order")
         eligible = {m.id for m in self.masks if m.eligible}

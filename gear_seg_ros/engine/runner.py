@@ -10,7 +10,6 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Optional
 
 from gear_seg_ros import registry
 from gear_seg_ros.config import AgentConfig
@@ -36,7 +35,7 @@ class RunSummary:
     questions: int = 0
 
 
-def list_images(images_dir: Path, limit: Optional[int] = None) -> list[str]:
+def list_images(images_dir: Path, limit: int | None = None) -> list[str]:
     images_dir = Path(images_dir)
     if not images_dir.is_dir():
         raise GearSegError(f"images folder not found: {images_dir} (pass a folder of .jpg/.png images)")
@@ -104,8 +103,8 @@ def manifest(out: Path) -> dict:
 
 
 def run_engine(images_dir: Path, out: Path, config: AgentConfig, opts: EngineOptions, *, workers: int = 1,
-               executor: str = "local", limit: Optional[int] = None, gpus_per_actor: float = 0.0,
-               ray_address: Optional[str] = None, progress: bool = True) -> RunSummary:
+               executor: str = "local", limit: int | None = None, gpus_per_actor: float = 0.0,
+               ray_address: str | None = None, progress: bool = True) -> RunSummary:
     check_llm_config(config)
     files = list_images(images_dir, limit)
     Path(out).mkdir(parents=True, exist_ok=True)
@@ -167,7 +166,7 @@ class EngineWorker:
         self.opts = EngineOptions.from_dict(opts)
         self.images_dir, self.out = Path(images_dir), Path(out)
 
-    def build(self, image_file: str) -> tuple[Optional[dict], str]:
+    def build(self, image_file: str) -> tuple[dict | None, str]:
         """(record as a dict, "") or (None, why it failed)."""
         from gear_seg_ros.engine.image_job import build_record
 
@@ -179,7 +178,7 @@ class EngineWorker:
             log.debug("image %s failed", image_file, exc_info=True)
             return None, f"{type(exc).__name__}: {exc}"
 
-    def build_tagged(self, image_file: str) -> tuple[str, tuple[Optional[dict], str]]:
+    def build_tagged(self, image_file: str) -> tuple[str, tuple[dict | None, str]]:
         return image_file, self.build(image_file)
 
     def run(self, image_file: str) -> tuple[str, int, str]:
@@ -201,7 +200,7 @@ def _serial_results(todo: list[str], jobs: tuple):
         yield worker.run(image_file)
 
 
-_WORKER: Optional[EngineWorker] = None
+_WORKER: EngineWorker | None = None
 
 
 def _init_pool_worker(*jobs) -> None:

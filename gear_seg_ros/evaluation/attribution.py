@@ -11,7 +11,7 @@ Per split: lost to segmentation = mean(1 - ceiling), lost to description + reaso
 """
 from __future__ import annotations
 
-from typing import Iterable, Optional, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -76,7 +76,7 @@ def _greedy(member: np.ndarray, weight: np.ndarray, in_gt: np.ndarray, gt_area: 
     return best, [int(i) for i in np.flatnonzero(chosen)]
 
 
-def segmentation_ceiling(masks: Sequence[np.ndarray], gt: np.ndarray, ignore: Optional[np.ndarray] = None,
+def segmentation_ceiling(masks: Sequence[np.ndarray], gt: np.ndarray, ignore: np.ndarray | None = None,
                          exact_max_masks: int = 10) -> tuple[float, list[int]]:
     """(best IoU over unions of `masks`, the indices of that union). Empty gt -> (1.0, []) (the empty union)."""
     gt = np.asarray(gt, dtype=bool)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import contextlib
 import io
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, Optional
 
 import numpy as np
 
@@ -23,8 +23,8 @@ def load_coco(json_path: Path):
         return COCO(str(json_path))
 
 
-def read_coco(json_path: Path, images_dir: Optional[Path] = None, template: str = "the {label}",
-              target_label: Optional[str] = None) -> Iterator[EvalSample]:
+def read_coco(json_path: Path, images_dir: Path | None = None, template: str = "the {label}",
+              target_label: str | None = None) -> Iterator[EvalSample]:
     json_path = Path(json_path)
     images_dir = Path(images_dir) if images_dir else json_path.parent
     coco = load_coco(json_path)

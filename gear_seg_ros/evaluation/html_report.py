@@ -12,7 +12,6 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 import cv2
 import numpy as np
@@ -78,7 +77,7 @@ class ReportWriter:
         self._samples: dict[str, tuple[str, str]] = {}
 
     def add(self, sample, query_index: int, record: dict, masks: list[np.ndarray], descriptions: dict[int, str],
-            best_ids: Optional[list[int]] = None) -> None:
+            best_ids: list[int] | None = None) -> None:
         key = _safe(sample.sample_id) or "sample"
         if sample.sample_id not in self._samples:
             key = f"{len(self._samples):04d}_{key}"
@@ -162,8 +161,8 @@ def scatter_svg(pairs: list[tuple[float, float]], size: int = 340) -> str:
     def xy(cx: float, cy: float) -> tuple[float, float]:
         return pad + cx * inner, 14 + (1 - cy) * inner
 
-    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{size}' height='{size}' role='img' "
-             f"aria-label='IoU reached against the segmentation ceiling' class='scatter'>",
+    parts = [(f"<svg xmlns='http://www.w3.org/2000/svg' width='{size}' height='{size}' role='img' "
+             f"aria-label='IoU reached against the segmentation ceiling' class='scatter'>"),
              f"<rect x='{pad}' y='14' width='{inner}' height='{inner}' fill='#fafbfc' stroke='#99a3ad'/>"]
     for t in (0.0, 0.25, 0.5, 0.75, 1.0):
         x, y = xy(t, t)
@@ -189,8 +188,8 @@ def attribution_bar_svg(att: dict, width: int = 460) -> str:
     parts_ = [("reached", att["mean_reached"], "#2e9d4a"),
               ("lost to description + reasoning", att["lost_to_description_reasoning"], "#e59b0e"),
               ("lost to segmentation", att["lost_to_segmentation"], "#8d96a0")]
-    out = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='120' role='img' class='bar' "
-           f"aria-label='where the IoU was lost'>"]
+    out = [(f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='120' role='img' class='bar' "
+           f"aria-label='where the IoU was lost'>")]
     x = 0.0
     for k, (name, value, color) in enumerate(parts_):
         w = max(0.0, float(value)) * width

@@ -13,8 +13,8 @@ Over a split:
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Iterable, Optional
 
 import numpy as np
 
@@ -33,7 +33,7 @@ class SampleScore:
         return asdict(self)
 
 
-def _check(pred: np.ndarray, gt: np.ndarray, ignore: Optional[np.ndarray]) -> np.ndarray:
+def _check(pred: np.ndarray, gt: np.ndarray, ignore: np.ndarray | None) -> np.ndarray:
     if pred.shape != gt.shape:
         raise ValueError(f"prediction {pred.shape} and ground truth {gt.shape} differ in size")
     keep = np.ones(gt.shape, dtype=bool) if ignore is None else ~np.asarray(ignore, dtype=bool)
@@ -42,7 +42,7 @@ def _check(pred: np.ndarray, gt: np.ndarray, ignore: Optional[np.ndarray]) -> np
     return keep
 
 
-def score_masks(pred: np.ndarray, gt: np.ndarray, ignore: Optional[np.ndarray] = None) -> SampleScore:
+def score_masks(pred: np.ndarray, gt: np.ndarray, ignore: np.ndarray | None = None) -> SampleScore:
     pred, gt = np.asarray(pred, dtype=bool), np.asarray(gt, dtype=bool)
     keep = _check(pred, gt, ignore)
     p, g = pred & keep, gt & keep
@@ -51,7 +51,7 @@ def score_masks(pred: np.ndarray, gt: np.ndarray, ignore: Optional[np.ndarray] =
     return SampleScore(inter, union, int(keep.sum()), int(g.sum()), int(p.sum()), iou)
 
 
-def failed_score(gt: np.ndarray, ignore: Optional[np.ndarray] = None) -> SampleScore:
+def failed_score(gt: np.ndarray, ignore: np.ndarray | None = None) -> SampleScore:
     gt = np.asarray(gt, dtype=bool)
     keep = _check(gt, gt, ignore)
     area = int(np.count_nonzero(gt & keep))

@@ -6,8 +6,8 @@ An optional `is_sentence` column is used when present. Rows are streamed batch b
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, Union
 
 import numpy as np
 
@@ -59,7 +59,7 @@ def parquet_files(path: Path) -> list[Path]:
     return sorted(path.glob("*.parquet")) if path.is_dir() else [path]
 
 
-def read_parquet(path: Union[str, Path], batch_size: int = 16) -> Iterator[EvalSample]:
+def read_parquet(path: str | Path, batch_size: int = 16) -> Iterator[EvalSample]:
     import pyarrow.parquet as pq
 
     for file in parquet_files(Path(path)):
@@ -69,7 +69,7 @@ def read_parquet(path: Union[str, Path], batch_size: int = 16) -> Iterator[EvalS
                 row_number += 1
                 try:
                     sample = _sample(row, f"{file.stem}_{row_number}")
-                except Exception as exc:  # one broken row must not end the run
+                except Exception as exc:  # noqa: BLE001 - one broken row must not end the run
                     log.warning("skipping %s row %d: %s: %s", file, row_number, type(exc).__name__, exc)
                     continue
                 yield sample

@@ -10,21 +10,28 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator, Optional
 
 import cv2
 import numpy as np
 
-from gear_seg_ros.evaluation.samples import (EvalQuery, EvalSample, GtInstance, decode_image, find_image,
-                                              label_text, read_image)
+from gear_seg_ros.evaluation.samples import (
+    EvalQuery,
+    EvalSample,
+    GtInstance,
+    decode_image,
+    find_image,
+    label_text,
+    read_image,
+)
 
 log = logging.getLogger("gear_seg.eval")
 TARGET, IGNORE = 1, 255
 LABELME_IGNORE_LABELS = {"__ignore__", "ignore"}
 
 
-def _polygon_points(shape: dict) -> Optional[np.ndarray]:
+def _polygon_points(shape: dict) -> np.ndarray | None:
     points = shape.get("points") or []
     kind = shape.get("shape_type", "polygon") or "polygon"
     if kind == "rectangle" and len(points) == 2:
@@ -40,7 +47,7 @@ def _draw(canvas: np.ndarray, points: np.ndarray, value: int) -> None:
     cv2.fillPoly(canvas, points, int(value))
 
 
-def paint_shapes(shapes: list[dict], height: int, width: int, value_of: Callable[[dict], Optional[int]]) -> np.ndarray:
+def paint_shapes(shapes: list[dict], height: int, width: int, value_of: Callable[[dict], int | None]) -> np.ndarray:
     """uint8 canvas; value_of(shape) gives the value to paint, or None to skip the shape."""
     painted = []
     for shape in shapes:
@@ -65,7 +72,7 @@ def _load_json(path: Path) -> dict:
         return json.loads(path.read_text(encoding="cp1252"))
 
 
-def lisa_value(shape: dict) -> Optional[int]:
+def lisa_value(shape: dict) -> int | None:
     label = str(shape.get("label", "")).lower()
     if label == "flag":
         return None
@@ -94,7 +101,7 @@ def read_lisa_folder(folder: Path, first_text_only: bool = False) -> Iterator[Ev
             continue
         try:
             sample = read_lisa_file(json_path, image_path, first_text_only)
-        except Exception as exc:  # one broken file must not end the run
+        except Exception as exc:  # noqa: BLE001 - one broken file must not end the run
             log.warning("skipping %s: %s: %s", json_path, type(exc).__name__, exc)
             continue
         yield sample
@@ -127,7 +134,7 @@ def _labelme_instances(shapes: list[dict], label: str, height: int, width: int) 
     return instances
 
 
-def read_labelme_file(json_path: Path, target_label: Optional[str] = None,
+def read_labelme_file(json_path: Path, target_label: str | None = None,
                       template: str = "the {label}") -> Iterator[EvalSample]:
     """One sample per label (or only `target_label`): target = every shape with that label; `__ignore__` = ignore;
     other labels paint background (they occlude the target where drawn later, i.e. where smaller)."""
@@ -149,12 +156,12 @@ def read_labelme_file(json_path: Path, target_label: Optional[str] = None,
                          instances=_labelme_instances(shapes, label, height, width))
 
 
-def read_labelme_folder(folder: Path, target_label: Optional[str] = None,
+def read_labelme_folder(folder: Path, target_label: str | None = None,
                         template: str = "the {label}") -> Iterator[EvalSample]:
     for json_path in sorted(Path(folder).glob("*.json")):
         try:
             samples = list(read_labelme_file(json_path, target_label, template))
-        except Exception as exc:  # one broken file must not end the run
+        except Exception as exc:  # noqa: BLE001 - one broken file must not end the run
             log.warning("skipping %s: %s: %s", json_path, type(exc).__name__, exc)
             continue
         yield from samples

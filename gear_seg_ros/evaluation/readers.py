@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, Optional
 
 from gear_seg_ros.evaluation.coco_reader import read_coco
 from gear_seg_ros.evaluation.parquet_reader import read_parquet
-from gear_seg_ros.evaluation.polygon_readers import (read_labelme_file, read_labelme_folder, read_lisa_file,
-                                                      read_lisa_folder)
+from gear_seg_ros.evaluation.polygon_readers import (
+    read_labelme_file,
+    read_labelme_folder,
+    read_lisa_file,
+    read_lisa_folder,
+)
 from gear_seg_ros.evaluation.samples import EvalSample, find_image
 
 FORMATS = ("auto", "lisa", "labelme", "parquet", "coco")
@@ -19,7 +23,7 @@ class DatasetError(ValueError):
     """The data path or format cannot be read; the message says why and what to pass instead."""
 
 
-def _json_kind(path: Path) -> Optional[str]:
+def _json_kind(path: Path) -> str | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8", errors="replace"))
     except (OSError, ValueError):
@@ -53,7 +57,7 @@ def detect_format(path: Path) -> str:
     raise DatasetError(f"{path}: no .parquet, COCO json, LISA or labelme json found; pass --format")
 
 
-def open_dataset(path, fmt: str = "auto", images: Optional[Path] = None, target_label: Optional[str] = None,
+def open_dataset(path, fmt: str = "auto", images: Path | None = None, target_label: str | None = None,
                  template: str = "the {label}", first_text_only: bool = False) -> Iterator[EvalSample]:
     """Iterate the samples of a data set. Raises DatasetError for a missing path or an unknown format."""
     path = Path(path)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Optional, Union
 
 import cv2
 import numpy as np
@@ -28,7 +27,7 @@ def description_file(root: Path, stem: str) -> Path:
     return Path(root) / "dam" / "descriptions" / f"{stem}.json"
 
 
-def has_outputs(root: Union[str, Path], stem: str) -> bool:
+def has_outputs(root: str | Path, stem: str) -> bool:
     return mask_dir(Path(root), stem).is_dir() and description_file(Path(root), stem).is_file()
 
 
@@ -39,7 +38,7 @@ def _read_mask(path: Path) -> np.ndarray:
     return array.any(axis=2) if array.ndim == 3 else array > 0
 
 
-def read_outputs(root: Union[str, Path], stem: str, image_size: Optional[tuple[int, int]] = None) -> Perception:
+def read_outputs(root: str | Path, stem: str, image_size: tuple[int, int] | None = None) -> Perception:
     """Perception for `stem` (frame_id = stem). Masks in index order; description i = entry "i" ("" if missing)."""
     root = Path(root)
     folder, desc_path = mask_dir(root, stem), description_file(root, stem)
@@ -64,7 +63,7 @@ def read_outputs(root: Union[str, Path], stem: str, image_size: Optional[tuple[i
                       descriptions=[text(str(i)) for i, _ in indexed], scene=text("whole"))
 
 
-def write_outputs(perception: Perception, root: Union[str, Path], stem: Optional[str] = None) -> Path:
+def write_outputs(perception: Perception, root: str | Path, stem: str | None = None) -> Path:
     """Write `perception` in the reference layout; returns the description file's path."""
     stem = stem or perception.frame_id
     folder, desc_path = mask_dir(Path(root), stem), description_file(Path(root), stem)

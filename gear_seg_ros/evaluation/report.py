@@ -27,6 +27,6 @@ def format_summary(summary: dict) -> str:
         lines += [""] + [f"{name + ':':<64}{_pct(value)}" for name, value in rows]
     coco = summary.get("coco") or {}
     if coco.get("mAP") is not None:
-        lines += ["", f"COCO segm: mAP {coco['mAP']:.3f}  AP50 {coco['AP50']:.3f}  AP75 {coco['AP75']:.3f}  "
-                      f"AR100 {coco['AR100']:.3f}  ({coco['gt_instances']} gt, {coco['predictions']} predicted)"]
+        lines += ["", (f"COCO segm: mAP {coco['mAP']:.3f}  AP50 {coco['AP50']:.3f}  AP75 {coco['AP75']:.3f}  "
+                      f"AR100 {coco['AR100']:.3f}  ({coco['gt_instances']} gt, {coco['predictions']} predicted)")]
     return "\n".join(lines)

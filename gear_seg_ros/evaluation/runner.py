@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable, Iterable
 from itertools import islice
 from pathlib import Path
-from typing import Callable, Iterable, Optional
 
 import cv2
 import numpy as np
@@ -48,7 +48,7 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:120]
 
 
-def _perceive(agent, sample: EvalSample, from_outputs: Optional[Path]):
+def _perceive(agent, sample: EvalSample, from_outputs: Path | None):
     """The frame's Perception (put into the agent's cache) and the seconds it took."""
     t0 = time.perf_counter()
     frame_id = sample.image_id
@@ -71,7 +71,7 @@ def _score_query(agent, sample, query, mode, perception, ceiling, perceive_s, er
     if error is None:
         try:
             result = agent.query(sample.image_id, query.text, mode=mode)
-        except Exception as exc:  # recorded, never aborts the run
+        except Exception as exc:  # noqa: BLE001 - recorded, never aborts the run
             error = f"{type(exc).__name__}: {exc}"
     if result is not None:
         record.update(ids=list(result.ids), explanation=result.explanation, confidence=result.confidence,
@@ -93,8 +93,8 @@ def _score_query(agent, sample, query, mode, perception, ceiling, perceive_s, er
 
 
 def evaluate(samples: Iterable[EvalSample], agent, mode: str = "auto", out_dir=None, from_outputs=None,
-             overlays: bool = False, limit: Optional[int] = None,
-             log: Optional[Callable[[str], None]] = None, report: bool = False, report_title: str = "") -> dict:
+             overlays: bool = False, limit: int | None = None,
+             log: Callable[[str], None] | None = None, report: bool = False, report_title: str = "") -> dict:
     """Evaluate `agent` on `samples` (limit = at most that many samples). Returns the summary dict."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; use one of {MODES}")
@@ -103,7 +103,7 @@ def evaluate(samples: Iterable[EvalSample], agent, mode: str = "auto", out_dir=N
         out.mkdir(parents=True, exist_ok=True)
     from_outputs = Path(from_outputs) if from_outputs else None
     records, coco, start = [], CocoCollector(), time.perf_counter()
-    jsonl = open(out / "results.jsonl", "w", encoding="utf-8") if out else None
+    jsonl = open(out / "results.jsonl", "w", encoding="utf-8") if out else None  # noqa: SIM115 - closed in finally
     reporter = None
     if report and out:
         from gear_seg_ros.evaluation.html_report import ReportWriter
@@ -116,7 +116,7 @@ def evaluate(samples: Iterable[EvalSample], agent, mode: str = "auto", out_dir=N
                 perception, perceive_s = _perceive(agent, sample, from_outputs)
             except SETUP_ERRORS:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - recorded per sample, the run goes on
                 error = f"perception failed: {type(exc).__name__}: {exc}"
             if perception is not None:
                 shape = sample.target.shape
@@ -161,7 +161,7 @@ def evaluate(samples: Iterable[EvalSample], agent, mode: str = "auto", out_dir=N
     return summary
 
 
-def build_summary(records: list[dict], coco: Optional[CocoCollector] = None, elapsed_s: float = 0.0) -> dict:
+def build_summary(records: list[dict], coco: CocoCollector | None = None, elapsed_s: float = 0.0) -> dict:
     reason = [r["timings"].get("reason_s") for r in records if r["timings"].get("reason_s") is not None]
     perceive = [r["timings"]["perceive_s"] for r in records if r["timings"].get("perceive_s")]
     return {

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 import cv2
 import numpy as np
@@ -16,8 +15,8 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 @dataclass
 class EvalQuery:
     text: str
-    is_sentence: Optional[bool] = None  # None: the data set does not say
-    category: Optional[str] = None
+    is_sentence: bool | None = None  # None: the data set does not say
+    category: str | None = None
 
 
 @dataclass
@@ -43,7 +42,7 @@ class EvalSample:
     ignore: np.ndarray
     sample_id: str = ""
     instances: list[GtInstance] = field(default_factory=list)
-    category_id: Optional[int] = None
+    category_id: int | None = None
 
     def __post_init__(self) -> None:
         self.target = np.asarray(self.target, dtype=bool)
@@ -70,7 +69,7 @@ def read_image(path: Path) -> np.ndarray:
     return decode_image(data, str(path))
 
 
-def find_image(folder: Path, stem: str) -> Optional[Path]:
+def find_image(folder: Path, stem: str) -> Path | None:
     for suffix in IMAGE_SUFFIXES:
         for candidate in (folder / f"{stem}{suffix}", folder / f"{stem}{suffix.upper()}"):
             if candidate.is_file():

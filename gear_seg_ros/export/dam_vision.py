@@ -22,7 +22,6 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Optional
 
 from gear_seg_ros.errors import BackendUnavailableError, GearSegError
 from gear_seg_ros.export.sam2_onnx import _onnx_export, export_digest
@@ -89,8 +88,8 @@ def load_dam_llava(model_path: str, base_dir: str = ""):
         return DescribeAnythingModel(model_path=str(path), conv_mode="v1", prompt_mode="full+focal_crop").model
 
 
-def export_dam_vision(out_dir: str | Path, model_path: Optional[str] = None, model=None, opset: int = 17,
-                      device: Optional[str] = None, base_dir: str = "", verify: bool = True) -> dict:
+def export_dam_vision(out_dir: str | Path, model_path: str | None = None, model=None, opset: int = 17,
+                      device: str | None = None, base_dir: str = "", verify: bool = True) -> dict:
     """Write dam_vision.onnx + metadata.json; `model` may pass an already loaded LlavaLlamaModel (or stand-in).
 
     The vision submodules are converted to float32 in place (the export is the process's last use of the model).

@@ -24,7 +24,7 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from gear_seg_ros.errors import BackendUnavailableError, GearSegError, ModelNotFoundError
 
@@ -74,7 +74,7 @@ def _import_torch_sam2():
     return torch, build_sam2
 
 
-def build_model(model_cfg: str, checkpoint: Optional[str], device: str = "cpu"):
+def build_model(model_cfg: str, checkpoint: str | None, device: str = "cpu"):
     """`sam2.build_sam.build_sam2(model_cfg, checkpoint)`; checkpoint None gives random weights (tests only)."""
     _, build_sam2 = _import_torch_sam2()
     if checkpoint is not None and not Path(checkpoint).is_file():
@@ -189,7 +189,7 @@ def _onnx_export(torch, module, args, path: Path, input_names, output_names, dyn
             torch.onnx.export(module, args, str(path), **kwargs)
 
 
-def export_sam2(model_cfg: str, checkpoint: Optional[str], out_dir: str | Path, opset: int = 17,
+def export_sam2(model_cfg: str, checkpoint: str | None, out_dir: str | Path, opset: int = 17,
                 model=None) -> dict:
     """Export encoder + decoder ONNX and metadata.json into out_dir; return the metadata dict.
 

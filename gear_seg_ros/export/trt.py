@@ -30,7 +30,6 @@ import logging
 import re
 import time
 from pathlib import Path
-from typing import Optional
 
 from gear_seg_ros.errors import GearSegError, ModelNotFoundError
 from gear_seg_ros.runtime.trt_session import ENGINE_INDEX, gpu_name, import_tensorrt
@@ -43,7 +42,7 @@ def slug(text: str) -> str:
 
 
 def engine_name(onnx_file: str, sha256: str, gpu: str, trt_version: str, fp16: bool,
-                batch: Optional[tuple[int, int, int]] = None, max_points: Optional[int] = None) -> str:
+                batch: tuple[int, int, int] | None = None, max_points: int | None = None) -> str:
     stem = Path(onnx_file).stem
     parts = [stem, slug(gpu), f"trt{trt_version}", sha256[:16], "fp16" if fp16 else "fp32"]
     if batch:
@@ -54,7 +53,7 @@ def engine_name(onnx_file: str, sha256: str, gpu: str, trt_version: str, fp16: b
 
 
 def _build_one(trt, onnx_path: Path, engine_path: Path, fp16: bool, workspace_gb: float,
-               profile_shapes: Optional[dict[str, tuple[tuple, tuple, tuple]]]) -> None:
+               profile_shapes: dict[str, tuple[tuple, tuple, tuple]] | None) -> None:
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
     major = int(trt.__version__.split(".")[0])
@@ -108,7 +107,7 @@ def read_export_metadata(onnx_dir: Path) -> dict:
         raise GearSegError(f"{path} is not valid JSON ({exc}); re-run the export") from None
 
 
-def engine_plan(meta: dict, batch: tuple[int, int, int], max_points: int) -> dict[str, Optional[dict]]:
+def engine_plan(meta: dict, batch: tuple[int, int, int], max_points: int) -> dict[str, dict | None]:
     """{part: TensorRT profile shapes or None for a static part}, per export kind."""
     lo, opt, hi = batch
     kind = meta.get("kind", "sam2")
@@ -142,8 +141,8 @@ class TensorRTBackend:
 
 
 def build_engines(onnx_dir: str | Path, out_dir: str | Path | None = None, fp16: bool = True,
-                  workspace_gb: float = 4.0, min_batch: int = 1, opt_batch: Optional[int] = None,
-                  max_batch: Optional[int] = None, max_points: int = 4, force: bool = False, check: bool = True,
+                  workspace_gb: float = 4.0, min_batch: int = 1, opt_batch: int | None = None,
+                  max_batch: int | None = None, max_points: int = 4, force: bool = False, check: bool = True,
                   backend=None) -> dict:
     """Build (or re-use cached) engines for every part of an export; returns the engines.json content.
 

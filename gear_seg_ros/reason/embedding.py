@@ -52,8 +52,7 @@ class EmbeddingReasoner(Reasoner):
             return Selection(ids=[], message="no masks were found in this frame")
         query = instruction.strip().rstrip(".?!").lower()
         for word in _FILLER:
-            if query.startswith(word):
-                query = query[len(word):]
+            query = query.removeprefix(word)
         sims = self._descriptions(perception) @ self._encode([query])[0]
         best = float(sims.max())
         note = " (embedding matcher: no deduction, similarity only)" if mode == "reasoning" else ""

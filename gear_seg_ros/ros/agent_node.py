@@ -371,14 +371,14 @@ def ros_params_args(args: list[str]) -> list[str]:
         if arg != "--params-file":
             continue
         try:
-            doc = yaml.safe_load(open(out[i + 1], encoding="utf-8"))
+            with open(out[i + 1], encoding="utf-8") as f:
+                doc = yaml.safe_load(f)
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             continue  # rcl reports it
         if isinstance(doc, dict) and not any(isinstance(v, dict) and "ros__parameters" in v for v in doc.values()):
             params = {k: v for k, v in flatten(doc).items() if k != "base_dir"}
             params.setdefault("base_dir", os.path.dirname(os.path.abspath(out[i + 1])))
-            tmp = tempfile.NamedTemporaryFile("w", prefix="gear_seg_params_", suffix=".yaml", delete=False)
-            with tmp:
+            with tempfile.NamedTemporaryFile("w", prefix="gear_seg_params_", suffix=".yaml", delete=False) as tmp:
                 yaml.safe_dump({"/**": {"ros__parameters": params}}, tmp)
             out[i + 1] = tmp.name
             _TEMP_PARAMS.append(tmp.name)

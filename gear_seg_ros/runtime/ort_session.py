@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Optional
 
 from gear_seg_ros.errors import BackendUnavailableError
 
@@ -31,8 +30,8 @@ def import_onnxruntime(what: str):
     return ort
 
 
-def provider_list(ort, names: list[str], config_key: str, trt_cache_dir: Optional[Path] = None,
-                  trt_profile: Optional[dict[str, str]] = None) -> list:
+def provider_list(ort, names: list[str], config_key: str, trt_cache_dir: Path | None = None,
+                  trt_profile: dict[str, str] | None = None) -> list:
     """The configured providers that this onnxruntime offers, with TensorRT options; an error if none is left.
 
     trt_profile: {"min": "name:1x1x2,...", "opt": ..., "max": ...} for the dynamic inputs (TensorRT provider only).

@@ -38,7 +38,7 @@ def gpu_name() -> str:
 
         if torch.cuda.is_available():
             return torch.cuda.get_device_name(0)
-    except Exception:  # noqa: BLE001 - torch missing or broken: fall back to nvidia-smi
+    except Exception:  # noqa: BLE001, S110 - torch missing or broken: fall back to nvidia-smi
         pass
     try:
         out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True,

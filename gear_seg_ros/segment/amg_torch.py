@@ -11,8 +11,6 @@ numpy path bit-packs them: ~1 MB per 1280x720 mask.
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 
 from gear_seg_ros.segment import amg_utils as amg
@@ -111,7 +109,7 @@ class TorchMaskFilter:
         return masks, iou[keep], stab[keep], boxes[keep], pts[keep]
 
 
-def resolve_device(preferred: Optional[str] = None):
+def resolve_device(preferred: str | None = None):
     import torch
 
     if preferred:

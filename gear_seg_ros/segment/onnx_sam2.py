@@ -16,7 +16,6 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -49,7 +48,7 @@ class AmgResult:
 class OnnxSam2Segmenter(Segmenter):
     name = "onnx_sam2"
 
-    def __init__(self, cfg: Optional[OnnxSam2SegmenterConfig] = None, base_dir: str = "") -> None:
+    def __init__(self, cfg: OnnxSam2SegmenterConfig | None = None, base_dir: str = "") -> None:
         self.cfg = cfg = cfg or OnnxSam2SegmenterConfig()
         from gear_seg_ros.export.sam2_onnx import read_metadata
 

@@ -52,7 +52,7 @@ def masks_from_records(records: list[dict]) -> list[MaskProposal]:
     """SAM2AutomaticMaskGenerator records -> MaskProposals, largest area first."""
     out = []
     for rec in records:
-        x, y, w, h = (int(round(v)) for v in rec["bbox"])  # XYWH of an inclusive xyxy box
+        x, y, w, h = (round(v) for v in rec["bbox"])  # XYWH of an inclusive xyxy box
         area = int(rec["area"])
         box = (x, y, x + w + 1, y + h + 1) if area else (0, 0, 0, 0)
         out.append(MaskProposal(mask=np.asarray(rec["segmentation"], dtype=bool), score=float(rec["predicted_iou"]),

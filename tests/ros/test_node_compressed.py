@@ -19,7 +19,7 @@ def test_jpeg_stream_is_decoded_and_answered(tmp_path, arc2017):
                                            QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
         Client.wait_until(lambda: pub.get_subscription_count() > 0 and client.segment.service_is_ready(), 120,
                           "the node to subscribe image/compressed")
-        ok, jpeg = cv2.imencode(".jpg", arc2017["rgb"][:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
+        _ok, jpeg = cv2.imencode(".jpg", arc2017["rgb"][:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
         msg = CompressedImage(header=_header(300.0, "camera"), format="rgb8; jpeg compressed bgr8",
                               data=jpeg.tobytes())
         for _ in range(3):

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional
 
 import numpy as np
 
@@ -70,7 +70,7 @@ def place_image(source: Path, target: Path) -> None:
 
 
 def export_dataset(out: Path, images_dir: Path, formats: list[str], ratios: tuple[float, float, float],
-                   keyword: Optional[str] = None, only_accepted: bool = False) -> dict[str, Path]:
+                   keyword: str | None = None, only_accepted: bool = False) -> dict[str, Path]:
     from gear_seg_ros.engine.export import coco, lisa, parquet, yolo
 
     writers = {"lisa": lisa.write, "parquet": parquet.write, "coco": coco.write, "yolo": yolo.write}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import mimetypes
 import threading
 from pathlib import Path
-from typing import Optional
 
 import cv2
 import numpy as np
@@ -165,7 +164,7 @@ class ReviewData:
         return {"question_id": question_id, "status": decision.status, "text": decision.text or generated,
                 "edited": decision.text is not None}
 
-    def _image_of(self, question_id: Optional[str]) -> str:
+    def _image_of(self, question_id: str | None) -> str:
         with self._lock:
             for _, rec in self._records.values():
                 if any(q.question_id == question_id for q in rec.questions):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -37,13 +37,13 @@ class Decision(BaseModel):
     model_config = ConfigDict(extra="forbid")
     image_id: str
     status: Status = "pending"
-    text: Optional[list[str]] = None  # edited paraphrases (first line = the question); None = as generated
+    text: list[str] | None = None  # edited paraphrases (first line = the question); None = as generated
     note: str = ""
     updated: float = 0.0  # unix time of the last change
 
     @field_validator("text")
     @classmethod
-    def _clean(cls, value: Optional[list[str]]) -> Optional[list[str]]:
+    def _clean(cls, value: list[str] | None) -> list[str] | None:
         return None if value is None else clean_texts(value)
 
 
@@ -76,11 +76,11 @@ class DecisionStore:
         self._lock = threading.Lock()
         self.decisions = load_decisions(out)
 
-    def get(self, question_id: str) -> Optional[Decision]:
+    def get(self, question_id: str) -> Decision | None:
         return self.decisions.get(question_id)
 
-    def update(self, question_id: str, image_id: str, *, status: Optional[str] = None,
-               text: Optional[list[str]] = None, reset_text: bool = False, note: Optional[str] = None) -> Decision:
+    def update(self, question_id: str, image_id: str, *, status: str | None = None,
+               text: list[str] | None = None, reset_text: bool = False, note: str | None = None) -> Decision:
         with self._lock:
             old = self.decisions.get(question_id) or Decision(image_id=image_id)
             changes = {"updated": time.time()}

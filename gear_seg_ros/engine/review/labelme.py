@@ -12,16 +12,24 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional
 
 import numpy as np
 
 from gear_seg_ros.engine.export.dataset import place_image
 from gear_seg_ros.engine.polygons import mask_to_polygons, polygons_to_mask
-from gear_seg_ros.engine.records import (AnswerRecord, ImageRecord, MaskRecord, atomic_write_text, iter_records,
-                                         read_record, record_path, write_record)
+from gear_seg_ros.engine.records import (
+    AnswerRecord,
+    ImageRecord,
+    MaskRecord,
+    atomic_write_text,
+    iter_records,
+    read_record,
+    record_path,
+    write_record,
+)
 from gear_seg_ros.engine.review.decisions import STATUSES, DecisionStore, load_decisions
 from gear_seg_ros.errors import GearSegError
 from gear_seg_ros.utils.rle import decode_rle, encode_rle
@@ -60,7 +68,7 @@ def labelme_doc(record: ImageRecord, question, image_name: str) -> dict:
                   "answer_mask_ids": question.answer_ids}}
 
 
-def export_labelme(out: Path, images_dir: Path, select: set[str], folder: Optional[Path] = None,
+def export_labelme(out: Path, images_dir: Path, select: set[str], folder: Path | None = None,
                    progress: bool = True) -> list[Path]:
     """The questions whose review status is in `select`, as labelme files in `folder` (default OUT/labelme)."""
     from tqdm import tqdm
@@ -97,7 +105,7 @@ class ImportSummary:
     skipped: list[str] = field(default_factory=list)  # files that are not ours, with the reason
 
 
-def _shape_points(shape: dict) -> Optional[list[list[float]]]:
+def _shape_points(shape: dict) -> list[list[float]] | None:
     points = shape.get("points") or []
     kind = shape.get("shape_type") or "polygon"
     if kind == "rectangle" and len(points) == 2:
@@ -172,7 +180,7 @@ def apply_labelme(record: ImageRecord, doc: dict) -> tuple[ImageRecord, bool, in
     return record, changed, added, False
 
 
-def import_labelme(out: Path, folder: Optional[Path] = None, progress: bool = True) -> ImportSummary:
+def import_labelme(out: Path, folder: Path | None = None, progress: bool = True) -> ImportSummary:
     """Reads every labelme file of `folder` (default OUT/labelme) that this export wrote back into the records."""
     from tqdm import tqdm
 
