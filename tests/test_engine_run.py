@@ -139,16 +139,24 @@ def test_ray_executor_on_a_local_instance(setup, reference, tmp_path, monkeypatc
     pytest.importorskip("ray")
     import ray
 
-    addresses, init = [], ray.init
+    addresses, cpus, remote_options, init, remote = [], [], [], ray.init, ray.remote
 
     def recording_init(*args, **kwargs):
         context = init(*args, **kwargs)
         addresses.extend(node["NodeManagerAddress"] for node in ray.nodes())
+        cpus.append(ray.cluster_resources()["CPU"])
         return context
 
+    def recording_remote(*args, **kwargs):  # the real ray.remote; records the resources asked for
+        remote_options.append(kwargs)
+        return remote(*args, **kwargs)
+
     monkeypatch.setattr(ray, "init", recording_init)
+    monkeypatch.setattr(ray, "remote", recording_remote)
     out = tmp_path / "ray"
-    assert main(engine_argv(setup, out, "--executor", "ray", "--limit", "1")) == 0
+    assert main(engine_argv(setup, out, "--executor", "ray", "--limit", "1", "--cpus-per-actor", "3")) == 0
     assert addresses == ["127.0.0.1"]  # the private instance is bound to loopback
+    assert cpus == [4.0]  # one actor's 3 CPUs + 1 for the driver's tasks
+    assert {"num_cpus": 3.0, "num_gpus": 0.0} in remote_options  # what the actor reserved
     assert not ray.is_initialized()  # and was shut down
     assert record_texts(out) == {"arc2017.json": record_texts(reference)["arc2017.json"]}

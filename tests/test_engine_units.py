@@ -127,3 +127,37 @@ def test_cli_rejects_too_many_questions(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["engine", "x", "--questions-per-image", "5"])
     assert exc.value.code == 2 and "between 1 and 4" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--cpus-per-actor", "0"], "must be above 0.0"),
+    (["--cpus-per-actor", "two"], "expected a number"),
+    (["--gpus-per-actor", "-1"], "must be at least 0.0"),
+])
+def test_cli_rejects_bad_ray_resources(capsys, argv, message):
+    with pytest.raises(SystemExit) as exc:
+        main(["engine", "x", "--executor", "ray", *argv])
+    assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_ray_executor_refuses_bad_resources_before_starting_ray(tmp_path):
+    from gear_seg_ros.config import AgentConfig
+    from gear_seg_ros.engine.ray_executor import run_on_ray
+    from gear_seg_ros.engine.worker import EngineJob
+    from gear_seg_ros.errors import GearSegError
+
+    job = EngineJob(AgentConfig(), OPTS, tmp_path, tmp_path)
+    with pytest.raises(GearSegError, match="--cpus-per-actor must be above 0"):
+        next(run_on_ray(["a.png"], job, 1, cpus_per_actor=0.0))
+
+
+def test_worker_store_record_passes_a_failed_build_through_and_writes_a_good_one(tmp_path):
+    from gear_seg_ros.engine.worker import Built, Outcome, store_record
+
+    assert store_record(tmp_path, Built("a.png", None, "ValueError: bad")) == Outcome("a.png", 0, "ValueError: bad")
+    record = _record("b")
+    assert store_record(tmp_path, Built("b.jpg", record.model_dump())) == Outcome("b.jpg", 1)
+    assert finished_stems(tmp_path) == {"b"}
+    broken = {**record.model_dump(), "masks": "not a list"}
+    outcome = store_record(tmp_path, Built("c.jpg", broken))
+    assert outcome.questions == 0 and outcome.error.startswith("record not written")

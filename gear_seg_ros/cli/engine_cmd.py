@@ -24,6 +24,18 @@ def _int_range(low: int, high: int):
     return parse
 
 
+def _float_min(low: float, inclusive: bool):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not (value >= low if inclusive else value > low):
+            raise argparse.ArgumentTypeError(f"must be {'at least' if inclusive else 'above'} {low}, got {value}")
+        return value
+    return parse
+
+
 def register(sub) -> None:
     p = sub.add_parser(
         "engine", help="data engine: write a reasoning-segmentation data set from a folder of images",
@@ -44,7 +56,10 @@ def register(sub) -> None:
     p.add_argument("--workers", type=_int_range(1, 256), default=1, help="processes (or Ray actors), each with "
                                                                         "its own agent")
     p.add_argument("--executor", choices=("local", "ray"), default="local")
-    p.add_argument("--gpus-per-actor", type=float, default=0.0, help="GPUs each Ray actor requests")
+    p.add_argument("--gpus-per-actor", type=_float_min(0.0, inclusive=True), default=0.0,
+                   help="GPUs each Ray actor requests (0 or more, fractions allowed)")
+    p.add_argument("--cpus-per-actor", type=_float_min(0.0, inclusive=False), default=1.0,
+                   help="CPUs each Ray actor reserves (above 0, default 1; e.g. llama.cpp's n_threads)")
     p.add_argument("--ray-address", default=None, help="an existing Ray cluster (default: a private local one)")
     p.add_argument("--split", default="0.8,0.1,0.1", help="train,val,test ratios by image (default 0.8,0.1,0.1)")
     p.add_argument("--formats", default=ALL_FORMATS, help=f"exports to write: {ALL_FORMATS} or 'none'")
@@ -124,7 +139,8 @@ def run_build(args, images_dir: Path, formats: list[str], ratios) -> int:
         config.reasoner.openai.max_tokens = opts.max_tokens
     out = Path(args.out)
     summary = run_engine(images_dir, out, config, opts, workers=args.workers, executor=args.executor,
-                         limit=args.limit, gpus_per_actor=args.gpus_per_actor, ray_address=args.ray_address,
+                         limit=args.limit, gpus_per_actor=args.gpus_per_actor, cpus_per_actor=args.cpus_per_actor,
+                         ray_address=args.ray_address,
                          progress=not args.no_progress)
     print(f"{summary.total} images: {summary.done} done, {summary.skipped} finished earlier, "
           f"{len(summary.failed)} failed; {summary.questions} questions kept; records in {out / 'records'}")

@@ -9,17 +9,19 @@ import contextlib
 import os
 from collections.abc import Iterator
 
+from gear_seg_ros.engine.worker import EngineJob, EngineWorker, Outcome, store_record
 from gear_seg_ros.errors import GearSegError
 
 
-def run_on_ray(todo: list[str], jobs: tuple, workers: int, gpus_per_actor: float = 0.0,
-               address: str | None = None, cpus_per_actor: float = 1.0) -> Iterator[tuple[str, int, str]]:
+def run_on_ray(todo: list[str], job: EngineJob, workers: int, *, gpus_per_actor: float = 0.0,
+               cpus_per_actor: float = 1.0, address: str | None = None) -> Iterator[Outcome]:
+    """Each actor reserves `cpus_per_actor` CPUs and `gpus_per_actor` GPUs (Ray's num_cpus / num_gpus)."""
+    check_resources(cpus_per_actor, gpus_per_actor)
     try:
         import ray
         from ray.util import ActorPool
     except ImportError:
         raise GearSegError("--executor ray needs Ray: pip install ray==2.60.0") from None
-    from gear_seg_ros.engine.runner import EngineWorker, store_record
 
     started = not ray.is_initialized()
     if started:
@@ -32,23 +34,23 @@ def run_on_ray(todo: list[str], jobs: tuple, workers: int, gpus_per_actor: float
     try:
         actor_cls = ray.remote(num_cpus=cpus_per_actor, num_gpus=gpus_per_actor)(EngineWorker)
         write_task = ray.remote(num_cpus=0)(store_record)
-        actors = [actor_cls.remote(*jobs) for _ in range(max(1, min(workers, len(todo))))]
-        pool = ActorPool(actors)
-        out = jobs[3]
-        for image_file, (record, error) in zip_names(pool, todo):
-            if record is None:
-                yield image_file, 0, error
+        pool = ActorPool([actor_cls.remote(job) for _ in range(max(1, min(workers, len(todo))))])
+        # map_unordered: results in the order they finish; each Built names its image
+        for built in pool.map_unordered(lambda actor, name: actor.build.remote(name), todo):
+            if built.record is None:
+                yield Outcome(built.image_file, 0, built.error)
             else:
-                yield ray.get(write_task.remote(out, image_file, record))
+                yield ray.get(write_task.remote(job.out, built))
     finally:
         if started:
             ray.shutdown()
 
 
-def zip_names(pool, todo: list[str]):
-    """ActorPool.map_unordered loses which input a result belongs to; tag each result with its image."""
-    tagged = pool.map_unordered(lambda actor, name: actor.build_tagged.remote(name), todo)
-    yield from tagged
+def check_resources(cpus_per_actor: float, gpus_per_actor: float) -> None:
+    if not cpus_per_actor > 0:
+        raise GearSegError(f"--cpus-per-actor must be above 0, got {cpus_per_actor} (Ray's num_cpus per actor)")
+    if not gpus_per_actor >= 0:
+        raise GearSegError(f"--gpus-per-actor must be 0 or more, got {gpus_per_actor} (Ray's num_gpus per actor)")
 
 
 @contextlib.contextmanager

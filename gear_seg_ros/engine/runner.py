@@ -6,6 +6,7 @@ import logging
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -16,7 +17,8 @@ from gear_seg_ros.config import AgentConfig
 from gear_seg_ros.engine.llm_calls import is_llm_reasoner
 from gear_seg_ros.engine.options import EngineOptions
 from gear_seg_ros.engine.perception_store import perception_root
-from gear_seg_ros.engine.records import ImageRecord, atomic_write_text, finished_stems, write_record
+from gear_seg_ros.engine.records import atomic_write_text, finished_stems
+from gear_seg_ros.engine.worker import EngineJob, EngineWorker, Outcome
 from gear_seg_ros.errors import ConfigError, GearSegError
 from gear_seg_ros.evaluation.samples import IMAGE_SUFFIXES
 
@@ -104,7 +106,7 @@ def manifest(out: Path) -> dict:
 
 def run_engine(images_dir: Path, out: Path, config: AgentConfig, opts: EngineOptions, *, workers: int = 1,
                executor: str = "local", limit: int | None = None, gpus_per_actor: float = 0.0,
-               ray_address: str | None = None, progress: bool = True) -> RunSummary:
+               cpus_per_actor: float = 1.0, ray_address: str | None = None, progress: bool = True) -> RunSummary:
     check_llm_config(config)
     files = list_images(images_dir, limit)
     Path(out).mkdir(parents=True, exist_ok=True)
@@ -117,23 +119,24 @@ def run_engine(images_dir: Path, out: Path, config: AgentConfig, opts: EngineOpt
         return summary
     config = tuned_for_workers(config, workers)
     bar = progress_bar(len(todo), progress)
-    jobs = (config.model_dump(), opts.to_dict(), str(images_dir), str(out))
+    job = EngineJob(config, opts, Path(images_dir), Path(out))
     if executor == "ray":
         from gear_seg_ros.engine.ray_executor import run_on_ray
 
-        results = run_on_ray(todo, jobs, workers, gpus_per_actor, ray_address)
+        results = run_on_ray(todo, job, workers, gpus_per_actor=gpus_per_actor, cpus_per_actor=cpus_per_actor,
+                             address=ray_address)
     elif workers > 1:
-        results = _pool_results(todo, jobs, workers)
+        results = _pool_results(todo, job, workers)
     else:
-        results = _serial_results(todo, jobs)
+        results = _serial_results(todo, job)
     try:
-        for image_file, n_questions, error in results:
-            if error:
-                summary.failed.append(f"{image_file}: {error}")
-                log.warning("%s failed: %s", image_file, error)
+        for outcome in results:
+            if outcome.error:
+                summary.failed.append(f"{outcome.image_file}: {outcome.error}")
+                log.warning("%s failed: %s", outcome.image_file, outcome.error)
             else:
                 summary.done += 1
-                summary.questions += n_questions
+                summary.questions += outcome.questions
             bar.set_postfix(questions=summary.questions, failed=len(summary.failed), refresh=False)
             bar.update(1)
     finally:
@@ -155,47 +158,9 @@ def progress_bar(total: int, enabled: bool):
     return tqdm(total=total, unit="img", desc="engine", file=sys.stderr, disable=not enabled, dynamic_ncols=True)
 
 
-# ---- one worker (this process, a pool process or a Ray actor) ------------------------------------------------------
-class EngineWorker:
-    """Builds its own agent; `run(image_file)` returns (image_file, number of questions, error or "")."""
-
-    def __init__(self, config: dict, opts: dict, images_dir: str, out: str) -> None:
-        from gear_seg_ros.agent import GearSegAgent
-
-        self.agent = GearSegAgent(AgentConfig.from_dict(config)).load()  # a bad model path fails here, once
-        self.opts = EngineOptions.from_dict(opts)
-        self.images_dir, self.out = Path(images_dir), Path(out)
-
-    def build(self, image_file: str) -> tuple[dict | None, str]:
-        """(record as a dict, "") or (None, why it failed)."""
-        from gear_seg_ros.engine.image_job import build_record
-
-        try:
-            return build_record(self.agent, self.images_dir, image_file, self.out, self.opts).model_dump(), ""
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except Exception as exc:  # one bad image (or a model runtime error) must not end the run
-            log.debug("image %s failed", image_file, exc_info=True)
-            return None, f"{type(exc).__name__}: {exc}"
-
-    def build_tagged(self, image_file: str) -> tuple[str, tuple[dict | None, str]]:
-        return image_file, self.build(image_file)
-
-    def run(self, image_file: str) -> tuple[str, int, str]:
-        record, error = self.build(image_file)
-        return (image_file, 0, error) if record is None else store_record(self.out, image_file, record)
-
-
-def store_record(out: str, image_file: str, record: dict) -> tuple[str, int, str]:
-    try:
-        written = write_record(Path(out), ImageRecord.model_validate(record))
-    except (ValueError, OSError) as exc:
-        return image_file, 0, f"record not written: {exc}"
-    return image_file, len(record["questions"]), "" if written else "not written"
-
-
-def _serial_results(todo: list[str], jobs: tuple):
-    worker = EngineWorker(*jobs)
+# ---- local executors: in this process or a spawned process pool -------------------------------------------------
+def _serial_results(todo: list[str], job: EngineJob) -> Iterator[Outcome]:
+    worker = EngineWorker(job)
     for image_file in todo:
         yield worker.run(image_file)
 
@@ -203,19 +168,19 @@ def _serial_results(todo: list[str], jobs: tuple):
 _WORKER: EngineWorker | None = None
 
 
-def _init_pool_worker(*jobs) -> None:
+def _init_pool_worker(job: EngineJob) -> None:
     global _WORKER
-    _WORKER = EngineWorker(*jobs)
+    _WORKER = EngineWorker(job)
 
 
-def _pool_run(image_file: str) -> tuple[str, int, str]:
+def _pool_run(image_file: str) -> Outcome:
     return _WORKER.run(image_file)
 
 
-def _pool_results(todo: list[str], jobs: tuple, workers: int):
+def _pool_results(todo: list[str], job: EngineJob, workers: int) -> Iterator[Outcome]:
     # spawn: each worker starts clean and loads its own models (no forked llama.cpp / torch threads).
     with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=get_context("spawn"),
-                             initializer=_init_pool_worker, initargs=jobs) as pool:
+                             initializer=_init_pool_worker, initargs=(job,)) as pool:
         futures = [pool.submit(_pool_run, f) for f in todo]
         for future in as_completed(futures):
             yield future.result()
