@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gear_seg_ros.engine.export.dataset import category_names, place_image
+from gear_seg_ros.engine.export.common import category_names, place_image
 from gear_seg_ros.engine.splits import SPLITS
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gear_seg_ros.engine.export.dataset import place_image
+from gear_seg_ros.engine.export.common import place_image
 from gear_seg_ros.engine.polygons import mask_to_polygons
 
 

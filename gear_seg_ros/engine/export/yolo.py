@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from gear_seg_ros.engine.export.dataset import category_names, place_image
+from gear_seg_ros.engine.export.common import category_names, place_image
 from gear_seg_ros.engine.polygons import mask_to_polygons
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gear_seg_ros.engine.export.dataset import place_image
+from gear_seg_ros.engine.export.common import place_image
 from gear_seg_ros.engine.polygons import mask_to_polygons, polygons_to_mask
 from gear_seg_ros.engine.records import (
     AnswerRecord,
