@@ -20,12 +20,16 @@ EXPORT_HINT = "export it with `gear-seg export dam-vision --model-path models/we
 
 class ExportedVisionEncoder:
     def __init__(self, export_dir: Path, runtime: str, providers: list[str], engine_dir: Path | None) -> None:
-        from gear_seg_ros.export.dam_vision import INPUT, OUTPUT
-        from gear_seg_ros.export.trt import read_export_metadata
+        from gear_seg_ros.runtime.formats import (
+            DAM_VISION_INPUT,
+            DAM_VISION_KIND,
+            DAM_VISION_OUTPUT,
+            read_export_metadata,
+        )
 
-        self.input, self.output = INPUT, OUTPUT
+        self.input, self.output = DAM_VISION_INPUT, DAM_VISION_OUTPUT
         meta = read_export_metadata(export_dir)
-        if meta.get("kind") != "dam_vision":
+        if meta.get("kind") != DAM_VISION_KIND:
             raise GearSegError(f"{export_dir} holds a {meta.get('kind', 'sam2')!r} export, not DAM's vision encoder; "
                                + EXPORT_HINT.format(dir=export_dir))
         self.meta = meta
@@ -34,7 +38,7 @@ class ExportedVisionEncoder:
 
             engines = engine_dir or export_dir / "engines"
             self.session = TrtSession(read_engine_index(engines, export_dir, ("vision",))["vision"])
-            self.max_batch = self.session.shape_range(INPUT)[2][0]
+            self.max_batch = self.session.shape_range(self.input)[2][0]
         else:
             from gear_seg_ros.runtime.ort_session import import_onnxruntime, open_session, provider_list
 
@@ -43,7 +47,7 @@ class ExportedVisionEncoder:
             if not path.is_file():
                 raise ModelNotFoundError(f"{path} is missing; " + EXPORT_HINT.format(dir=export_dir))
             c, s = meta["channels"], meta["image_size"]
-            profile = {level: f"{INPUT}:{b}x{c}x{s}x{s}" for level, b in (("min", 1), ("opt", 8), ("max", 32))}
+            profile = {level: f"{self.input}:{b}x{c}x{s}x{s}" for level, b in (("min", 1), ("opt", 8), ("max", 32))}
             self.session = open_session(ort, path, provider_list(
                 ort, providers, "describer.dam.vision_providers", export_dir / "trt_cache", profile))
             self.max_batch = 32 if "TensorrtExecutionProvider" in self.session.get_providers() else 1 << 30

@@ -24,15 +24,19 @@ import time
 from pathlib import Path
 
 from gear_seg_ros.errors import BackendUnavailableError, GearSegError
-from gear_seg_ros.export.sam2_onnx import _onnx_export, export_digest
+from gear_seg_ros.export.onnx_export import onnx_export
+from gear_seg_ros.export.sam2_onnx import export_digest
+from gear_seg_ros.runtime.formats import (
+    DAM_VISION_CHANNELS,
+    DAM_VISION_FILE,
+    DAM_VISION_FORMAT_VERSION,
+    DAM_VISION_INPUT,
+    DAM_VISION_KIND,
+    DAM_VISION_OUTPUT,
+    METADATA_FILE,
+)
 
 log = logging.getLogger(__name__)
-
-VISION_FILE = "dam_vision.onnx"
-INPUT = "images"
-OUTPUT = "image_features"
-CHANNELS = 8
-FORMAT_VERSION = 1
 
 
 def vision_wrapper(llava_model):
@@ -106,32 +110,32 @@ def export_dam_vision(out_dir: str | Path, model_path: str | None = None, model=
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
-    sample = torch.randn(2, CHANNELS, size, size, device=device)
+    sample = torch.randn(2, DAM_VISION_CHANNELS, size, size, device=device)
     t0 = time.perf_counter()
     with torch.no_grad():
         tokens, hidden = encoder(sample[:1]).shape[1:]
-        _onnx_export(torch, encoder, (sample,), out / VISION_FILE, [INPUT], [OUTPUT],
-                     {INPUT: {0: "batch"}, OUTPUT: {0: "batch"}}, opset)
+        onnx_export(torch, encoder, (sample,), out / DAM_VISION_FILE, [DAM_VISION_INPUT], [DAM_VISION_OUTPUT],
+                    {DAM_VISION_INPUT: {0: "batch"}, DAM_VISION_OUTPUT: {0: "batch"}}, opset)
     export_s = time.perf_counter() - t0
     check = None
     if verify:  # batches other than the traced one (2): a batch size baked into the graph would show here
         check = 0.0
         for batch in (1, 3):
-            images = torch.randn(batch, CHANNELS, size, size, device=device)
+            images = torch.randn(batch, DAM_VISION_CHANNELS, size, size, device=device)
             with torch.no_grad():
                 reference = encoder(images).float().cpu().numpy()
-            got = run_onnx_cpu(out / VISION_FILE, images.cpu().numpy())
+            got = run_onnx_cpu(out / DAM_VISION_FILE, images.cpu().numpy())
             if got.shape != reference.shape:
                 raise GearSegError(f"the exported DAM vision encoder returned {got.shape} for a batch of {batch}, "
                                    f"PyTorch {reference.shape}: the export is broken")
             check = max(check, float(abs(got - reference).max()))
         log.info("dam_vision.onnx vs PyTorch, batches of 1 and 3: max abs difference %.2e", check)
     meta = {
-        "kind": "dam_vision",
-        "format_version": FORMAT_VERSION,
+        "kind": DAM_VISION_KIND,
+        "format_version": DAM_VISION_FORMAT_VERSION,
         "model_path": str(model_path) if model_path else None,
         "prompt_mode": "full+focal_crop",
-        "channels": CHANNELS,
+        "channels": DAM_VISION_CHANNELS,
         "image_size": size,
         "tokens": int(tokens),
         "hidden_size": int(hidden),
@@ -139,10 +143,10 @@ def export_dam_vision(out_dir: str | Path, model_path: str | None = None, model=
         "torch_version": torch.__version__,
         "export_s": round(export_s, 1),
         "onnxruntime_cpu_max_abs_diff": check,
-        "vision": {"file": VISION_FILE, "sha256": export_digest(out, VISION_FILE), "inputs": [INPUT],
-                   "outputs": [OUTPUT]},
+        "vision": {"file": DAM_VISION_FILE, "sha256": export_digest(out, DAM_VISION_FILE),
+                   "inputs": [DAM_VISION_INPUT], "outputs": [DAM_VISION_OUTPUT]},
     }
-    (out / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
+    (out / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n")
     return meta
 
 
@@ -150,4 +154,4 @@ def run_onnx_cpu(path: Path, images):
     from gear_seg_ros.runtime.ort_session import import_onnxruntime, open_session
 
     ort = import_onnxruntime("checking the DAM vision export")
-    return open_session(ort, path, ["CPUExecutionProvider"]).run([OUTPUT], {INPUT: images})[0]
+    return open_session(ort, path, ["CPUExecutionProvider"]).run([DAM_VISION_OUTPUT], {DAM_VISION_INPUT: images})[0]

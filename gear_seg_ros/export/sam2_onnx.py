@@ -24,21 +24,23 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Any
 
 from gear_seg_ros.errors import BackendUnavailableError, GearSegError, ModelNotFoundError
+from gear_seg_ros.export.onnx_export import onnx_export
+from gear_seg_ros.runtime.formats import (
+    METADATA_FILE,
+    SAM2_DECODER_FILE,
+    SAM2_DECODER_INPUTS,
+    SAM2_DECODER_OUTPUTS,
+    SAM2_ENCODER_FILE,
+    SAM2_ENCODER_OUTPUTS,
+    SAM2_FORMAT_VERSION,
+    SAM2_IMAGE_INPUT,
+    SAM2_PIXEL_MEAN,
+    SAM2_PIXEL_STD,
+)
 
 log = logging.getLogger(__name__)
-
-ENCODER_FILE = "image_encoder.onnx"
-DECODER_FILE = "mask_decoder.onnx"
-METADATA_FILE = "metadata.json"
-ENCODER_OUTPUTS = ["image_embed", "high_res_feats_0", "high_res_feats_1"]
-DECODER_INPUTS = ENCODER_OUTPUTS + ["point_coords", "point_labels"]
-DECODER_OUTPUTS = ["masks", "iou_predictions"]
-PIXEL_MEAN = [0.485, 0.456, 0.406]
-PIXEL_STD = [0.229, 0.224, 0.225]
-FORMAT_VERSION = 1
 
 
 def sha256_of(path: str | Path) -> str:
@@ -170,25 +172,6 @@ def _wrappers(model):
     return ImageEncoderWrapper(model).eval(), PromptDecoderWrapper(model).eval()
 
 
-def _onnx_export(torch, module, args, path: Path, input_names, output_names, dynamic_axes, opset: int) -> None:
-    kwargs: dict[str, Any] = dict(input_names=input_names, output_names=output_names, opset_version=opset,
-                                  do_constant_folding=True)
-    if dynamic_axes:
-        kwargs["dynamic_axes"] = dynamic_axes
-    # The TorchScript-based exporter handles this model (SDPA, bicubic pos-embed interpolation) in one pass and does
-    # not need onnxscript; newer torch versions default to the dynamo exporter, so ask for the classic one.
-    import warnings
-
-    with warnings.catch_warnings():
-        # tracer notes about shape checks in sam2's windowing code: shapes are static for a fixed input size
-        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
-        warnings.filterwarnings("ignore", category=DeprecationWarning)
-        try:
-            torch.onnx.export(module, args, str(path), dynamo=False, **kwargs)
-        except TypeError:  # a torch without the `dynamo` argument
-            torch.onnx.export(module, args, str(path), **kwargs)
-
-
 def export_sam2(model_cfg: str, checkpoint: str | None, out_dir: str | Path, opset: int = 17,
                 model=None) -> dict:
     """Export encoder + decoder ONNX and metadata.json into out_dir; return the metadata dict.
@@ -207,47 +190,34 @@ def export_sam2(model_cfg: str, checkpoint: str | None, out_dir: str | Path, ops
     with torch.no_grad():
         image = torch.randn(1, 3, size, size)
         feats = encoder(image)
-        _onnx_export(torch, encoder, (image,), out / ENCODER_FILE, ["image"], ENCODER_OUTPUTS, None, opset)
+        onnx_export(torch, encoder, (image,), out / SAM2_ENCODER_FILE, [SAM2_IMAGE_INPUT], SAM2_ENCODER_OUTPUTS,
+                    None, opset)
         t1 = time.perf_counter()
         coords = torch.rand(4, 1, 2) * size
         labels = torch.ones(4, 1)
-        _onnx_export(torch, decoder, (*feats, coords, labels), out / DECODER_FILE, DECODER_INPUTS, DECODER_OUTPUTS,
-                     {"point_coords": {0: "num_prompts", 1: "num_points"},
-                      "point_labels": {0: "num_prompts", 1: "num_points"},
-                      "masks": {0: "num_prompts"}, "iou_predictions": {0: "num_prompts"}}, opset)
+        onnx_export(torch, decoder, (*feats, coords, labels), out / SAM2_DECODER_FILE, SAM2_DECODER_INPUTS,
+                    SAM2_DECODER_OUTPUTS, {"point_coords": {0: "num_prompts", 1: "num_points"},
+                                           "point_labels": {0: "num_prompts", 1: "num_points"},
+                                           "masks": {0: "num_prompts"}, "iou_predictions": {0: "num_prompts"}}, opset)
     t2 = time.perf_counter()
     log.info("exported encoder in %.1f s, decoder in %.1f s", t1 - t0, t2 - t1)
     meta = {
-        "format_version": FORMAT_VERSION,
+        "format_version": SAM2_FORMAT_VERSION,
         "model_cfg": model_cfg,
         "checkpoint": str(checkpoint) if checkpoint else None,
         "random_weights": checkpoint is None,
         "image_size": size,
         "low_res_size": int(feats[1].shape[-1]),
         "mask_threshold": 0.0,
-        "pixel_mean": PIXEL_MEAN,
-        "pixel_std": PIXEL_STD,
+        "pixel_mean": SAM2_PIXEL_MEAN,
+        "pixel_std": SAM2_PIXEL_STD,
         "multimask_output": True,
         "opset": opset,
         "torch_version": torch.__version__,
-        "encoder": {"file": ENCODER_FILE, "sha256": sha256_of(out / ENCODER_FILE),
-                    "inputs": ["image"], "outputs": ENCODER_OUTPUTS},
-        "decoder": {"file": DECODER_FILE, "sha256": sha256_of(out / DECODER_FILE),
-                    "inputs": DECODER_INPUTS, "outputs": DECODER_OUTPUTS},
+        "encoder": {"file": SAM2_ENCODER_FILE, "sha256": sha256_of(out / SAM2_ENCODER_FILE),
+                    "inputs": [SAM2_IMAGE_INPUT], "outputs": SAM2_ENCODER_OUTPUTS},
+        "decoder": {"file": SAM2_DECODER_FILE, "sha256": sha256_of(out / SAM2_DECODER_FILE),
+                    "inputs": SAM2_DECODER_INPUTS, "outputs": SAM2_DECODER_OUTPUTS},
     }
     (out / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n")
-    return meta
-
-
-def read_metadata(model_dir: str | Path) -> dict:
-    path = Path(model_dir) / METADATA_FILE
-    if not path.is_file():
-        raise ModelNotFoundError(
-            f"SAM 2 ONNX metadata not found: {path}; export the model first with "
-            f"`gear-seg export sam2 --checkpoint models/weights/sam2.1_hiera_large.pt --out {model_dir}` "
-            "(fetch the checkpoint with: python models/fetch.py sam2.1_hiera_large)")
-    try:
-        meta = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise GearSegError(f"{path} is not valid JSON ({exc}); re-run `gear-seg export sam2`") from None
     return meta

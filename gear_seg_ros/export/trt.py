@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 from gear_seg_ros.errors import GearSegError, ModelNotFoundError
+from gear_seg_ros.runtime.formats import DAM_VISION_KIND, SAM2_KIND, export_kind, read_export_metadata
 from gear_seg_ros.runtime.trt_session import ENGINE_INDEX, gpu_name, import_tensorrt
 
 log = logging.getLogger(__name__)
@@ -91,32 +92,19 @@ def _build_one(trt, onnx_path: Path, engine_path: Path, fp16: bool, workspace_gb
 # defaults per export kind: (opt, max) batch; SAM 2 batches grid prompts, DAM batches masks. TensorRT reserves
 # activation memory for the largest profile shape: a 1024-prompt SAM 2 decoder needs ~9 GB (too much for 8-16 GB
 # GPUs and Jetsons), 256 prompts ~2 GB.
-BATCH_DEFAULTS = {"sam2": (256, 256), "dam_vision": (8, 16)}
-
-
-def read_export_metadata(onnx_dir: Path) -> dict:
-    path = onnx_dir / "metadata.json"
-    if not path.is_file():
-        raise ModelNotFoundError(
-            f"no ONNX export in {onnx_dir} (metadata.json missing); export first with `gear-seg export sam2 "
-            f"--checkpoint models/weights/sam2.1_hiera_large.pt --out {onnx_dir}` or `gear-seg export dam-vision "
-            f"--model-path models/weights/DAM-3B --out {onnx_dir}`")
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise GearSegError(f"{path} is not valid JSON ({exc}); re-run the export") from None
+BATCH_DEFAULTS = {SAM2_KIND: (256, 256), DAM_VISION_KIND: (8, 16)}
 
 
 def engine_plan(meta: dict, batch: tuple[int, int, int], max_points: int) -> dict[str, dict | None]:
     """{part: TensorRT profile shapes or None for a static part}, per export kind."""
     lo, opt, hi = batch
-    kind = meta.get("kind", "sam2")
-    if kind == "sam2":
+    kind = export_kind(meta)
+    if kind == SAM2_KIND:
         # image features have static shapes in the ONNX graph; only the prompt inputs are dynamic
         return {"encoder": None, "decoder": {
             "point_coords": ((lo, 1, 2), (opt, 1, 2), (hi, max_points, 2)),
             "point_labels": ((lo, 1), (opt, 1), (hi, max_points))}}
-    if kind == "dam_vision":
+    if kind == DAM_VISION_KIND:
         c, s = int(meta["channels"]), int(meta["image_size"])
         return {"vision": {meta["vision"]["inputs"][0]: ((lo, c, s, s), (opt, c, s, s), (hi, c, s, s))}}
     raise GearSegError(f"metadata.json names an unknown export kind {kind!r}; re-run the export with this version")
@@ -155,7 +143,7 @@ def build_engines(onnx_dir: str | Path, out_dir: str | Path | None = None, fp16:
 
     onnx_dir = Path(onnx_dir)
     meta = read_export_metadata(onnx_dir)
-    default_opt, default_max = BATCH_DEFAULTS.get(meta.get("kind", "sam2"), (8, 16))
+    default_opt, default_max = BATCH_DEFAULTS.get(export_kind(meta), (8, 16))
     max_batch = max_batch or default_max
     opt_batch = min(opt_batch or default_opt, max_batch)
     if not (1 <= min_batch <= opt_batch <= max_batch):
@@ -165,10 +153,10 @@ def build_engines(onnx_dir: str | Path, out_dir: str | Path | None = None, fp16:
     backend = backend or TensorRTBackend()
     out = Path(out_dir) if out_dir else onnx_dir / "engines"
     out.mkdir(parents=True, exist_ok=True)
-    kind = meta.get("kind", "sam2")
+    kind = export_kind(meta)
     result: dict = {"kind": kind, "gpu": backend.gpu, "tensorrt": backend.version, "fp16": fp16,
                     "batch": list(batch), "precision": {}, "export_sha256": {}, "checks": {} if check else None}
-    if kind == "sam2":
+    if kind == SAM2_KIND:
         result["max_points"] = max_points
     probe = None
     if check:

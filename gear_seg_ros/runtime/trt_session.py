@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from gear_seg_ros.errors import BackendUnavailableError, GearSegError, ModelNotFoundError
+from gear_seg_ros.runtime.formats import METADATA_FILE
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def load_engine_index(engine_dir: Path, onnx_dir: Path, parts: tuple[str, ...]) 
 def _export_hashes(onnx_dir: Path) -> dict[str, str]:
     """{part: sha256} from the export's metadata.json (written by the export, so a re-export changes it)."""
     try:
-        meta = json.loads((onnx_dir / "metadata.json").read_text())
+        meta = json.loads((onnx_dir / METADATA_FILE).read_text())
     except (OSError, json.JSONDecodeError):
         return {}
     return {k: v["sha256"] for k, v in meta.items() if isinstance(v, dict) and v.get("sha256")}

@@ -21,7 +21,15 @@ import numpy as np
 
 from gear_seg_ros.config import OnnxSam2SegmenterConfig
 from gear_seg_ros.errors import ConfigError, InvalidImageError, ModelNotFoundError
-from gear_seg_ros.export.sam2_onnx import ENCODER_OUTPUTS
+from gear_seg_ros.runtime.formats import (
+    SAM2_DECODER_OUTPUTS,
+    SAM2_ENCODER_OUTPUTS,
+    SAM2_EXPORT_HINT,
+    SAM2_IMAGE_INPUT,
+    SAM2_PIXEL_MEAN,
+    SAM2_PIXEL_STD,
+    read_sam2_metadata,
+)
 from gear_seg_ros.runtime.ort_session import import_onnxruntime, open_session, provider_list
 from gear_seg_ros.segment import amg_utils as amg
 from gear_seg_ros.segment.base import Segmenter
@@ -29,8 +37,7 @@ from gear_seg_ros.types import MaskProposal
 
 log = logging.getLogger(__name__)
 
-EXPORT_HINT = ("export it with `gear-seg export sam2 --checkpoint models/weights/sam2.1_hiera_large.pt "
-               "--out {dir}` (fetch the checkpoint with: python models/fetch.py sam2.1_hiera_large)")
+EXPORT_HINT = "export it with " + SAM2_EXPORT_HINT
 
 
 @dataclass
@@ -50,15 +57,13 @@ class OnnxSam2Segmenter(Segmenter):
 
     def __init__(self, cfg: OnnxSam2SegmenterConfig | None = None, base_dir: str = "") -> None:
         self.cfg = cfg = cfg or OnnxSam2SegmenterConfig()
-        from gear_seg_ros.export.sam2_onnx import read_metadata
-
         self.model_dir = self._resolve_dir(cfg.model_dir, base_dir)
-        self.meta = read_metadata(self.model_dir)
+        self.meta = read_sam2_metadata(self.model_dir)
         self.image_size = int(self.meta["image_size"])
         self.mask_threshold = float(self.meta.get("mask_threshold", 0.0))
         self.low_res_size = int(self.meta.get("low_res_size", self.image_size // 4))
-        self.pixel_mean = self.meta.get("pixel_mean", [0.485, 0.456, 0.406])
-        self.pixel_std = self.meta.get("pixel_std", [0.229, 0.224, 0.225])
+        self.pixel_mean = self.meta.get("pixel_mean", SAM2_PIXEL_MEAN)
+        self.pixel_std = self.meta.get("pixel_std", SAM2_PIXEL_STD)
         if cfg.runtime == "tensorrt":
             self._open_engines(base_dir)
         else:
@@ -123,8 +128,8 @@ class OnnxSam2Segmenter(Segmenter):
         if self.trt:
             import torch
 
-            return self.encoder.run_torch({"image": torch.from_numpy(x)})
-        return dict(zip(ENCODER_OUTPUTS, self.encoder.run(ENCODER_OUTPUTS, {"image": x})))
+            return self.encoder.run_torch({SAM2_IMAGE_INPUT: torch.from_numpy(x)})
+        return dict(zip(SAM2_ENCODER_OUTPUTS, self.encoder.run(SAM2_ENCODER_OUTPUTS, {SAM2_IMAGE_INPUT: x})))
 
     def decode(self, feats: dict, coords: np.ndarray, labels: np.ndarray):
         """coords N x P x 2 (model frame), labels N x P -> (low-res logits N x 3 x h x w, iou N x 3)."""
@@ -135,8 +140,8 @@ class OnnxSam2Segmenter(Segmenter):
 
             out = self.decoder.run_torch({**feats, "point_coords": torch.from_numpy(coords),
                                           "point_labels": torch.from_numpy(labels)})
-            return out["masks"], out["iou_predictions"]
-        return tuple(self.decoder.run(["masks", "iou_predictions"],
+            return tuple(out[name] for name in SAM2_DECODER_OUTPUTS)
+        return tuple(self.decoder.run(SAM2_DECODER_OUTPUTS,
                                       {**feats, "point_coords": coords, "point_labels": labels}))
 
     def generate(self, image: np.ndarray) -> AmgResult:
