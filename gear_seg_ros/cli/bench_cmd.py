@@ -5,31 +5,31 @@ import json
 import platform
 from pathlib import Path
 
-from gear_seg_ros.cli.common import add_config_arg, load_config, packaged_image, stdout_to_stderr
+from gear_seg_ros.cli.common import add_config_arg, load_config, packaged_image, positive_int, stdout_to_stderr
 
 
 def register(sub) -> None:
     p = sub.add_parser("bench", help="benchmarks: mask NMS, or the whole pipeline per stage")
     bsub = p.add_subparsers(dest="bench", metavar="WHAT", required=True)
     nms = bsub.add_parser("nms", help="mask NMS on N synthetic masks at SIDE x SIDE")
-    nms.add_argument("--masks", type=_positive_int, default=300)
-    nms.add_argument("--side", type=_positive_int, default=1024)
-    nms.add_argument("--repeats", type=_positive_int, default=5)
+    nms.add_argument("--masks", type=positive_int, default=300)
+    nms.add_argument("--side", type=positive_int, default=1024)
+    nms.add_argument("--repeats", type=positive_int, default=5)
     nms.add_argument("--json", action="store_true")
     nms.set_defaults(func=run_nms)
     gen = bsub.add_parser("generators", help="our ONNX SAM 2 mask generator vs the official sam2 one, same weights")
     gen.add_argument("--checkpoint", help="SAM 2 checkpoint (default: random weights, seeded)")
     gen.add_argument("--model-cfg", default="configs/sam2.1/sam2.1_hiera_t.yaml")
     gen.add_argument("--image", default="astronaut", help="packaged photo name")
-    gen.add_argument("--points-per-side", type=_positive_int, default=8)
-    gen.add_argument("--points-per-batch", type=_positive_int, default=64)
+    gen.add_argument("--points-per-side", type=positive_int, default=8)
+    gen.add_argument("--points-per-batch", type=positive_int, default=64)
     gen.add_argument("--providers", default="CPUExecutionProvider",
                      help="ONNX Runtime providers, comma-separated (e.g. TensorrtExecutionProvider,CUDAExecutionProvider)")
     gen.add_argument("--runtime", choices=["onnxruntime", "tensorrt"], default="onnxruntime",
                      help="ours on ONNX Runtime (--providers) or on TensorRT engines built for this run")
     gen.add_argument("--postprocess", choices=["auto", "numpy", "torch"], default="auto",
                      help="our mask filtering in numpy or torch (auto: torch on a GPU)")
-    gen.add_argument("--repeats", type=_positive_int, default=1)
+    gen.add_argument("--repeats", type=positive_int, default=1)
     gen.add_argument("--json", action="store_true")
     gen.set_defaults(func=run_generators)
     desc = bsub.add_parser("describers", help="batched vs one-by-one description of one frame's masks")
@@ -50,9 +50,9 @@ def register(sub) -> None:
     trk = bsub.add_parser("tracking", help="tracker update per frame (1 and 6 targets, 640x480) next to a full "
                                            "perception of the same frame")
     add_config_arg(trk)
-    trk.add_argument("--frames", type=_positive_int, default=60, help="moving-camera frames (default: %(default)s)")
-    trk.add_argument("--targets", type=_positive_int, nargs="+", default=[1, 6], help="(default: 1 6)")
-    trk.add_argument("--perceptions", type=_positive_int, default=3, help="full perceptions timed (default: 3)")
+    trk.add_argument("--frames", type=positive_int, default=60, help="moving-camera frames (default: %(default)s)")
+    trk.add_argument("--targets", type=positive_int, nargs="+", default=[1, 6], help="(default: 1 6)")
+    trk.add_argument("--perceptions", type=positive_int, default=3, help="full perceptions timed (default: 3)")
     trk.add_argument("--out", help="write the JSON report here")
     trk.add_argument("--json", action="store_true")
     trk.set_defaults(func=run_tracking)
@@ -65,26 +65,14 @@ def register(sub) -> None:
     rep.add_argument("--checkpoint", help="SAM 2 checkpoint for the generator comparison (default: random weights)")
     rep.add_argument("--model-cfg", default="configs/sam2.1/sam2.1_hiera_t.yaml")
     rep.add_argument("--generator-image", default="astronaut", help="packaged photo for the generator comparison")
-    rep.add_argument("--points-per-side", type=_positive_int, default=8)
-    rep.add_argument("--points-per-batch", type=_positive_int, default=64)
+    rep.add_argument("--points-per-side", type=positive_int, default=8)
+    rep.add_argument("--points-per-batch", type=positive_int, default=64)
     rep.add_argument("--providers", default="CPUExecutionProvider")
     rep.add_argument("--runtime", choices=["onnxruntime", "tensorrt"], default="onnxruntime")
     rep.add_argument("--postprocess", choices=["auto", "numpy", "torch"], default="auto")
-    rep.add_argument("--repeats", type=_positive_int, default=1)
+    rep.add_argument("--repeats", type=positive_int, default=1)
     rep.add_argument("--out", default="runs/bench_report", metavar="DIR", help="(default: %(default)s)")
     rep.set_defaults(func=run_report)
-
-
-def _positive_int(text: str) -> int:
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
 
 
 def machine() -> str:

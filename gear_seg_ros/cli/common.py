@@ -68,3 +68,16 @@ def stdout_to_stderr(enabled: bool = True):
         sys.stdout.flush()
         os.dup2(saved, 1)
         os.close(saved)
+
+
+def positive_int(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+

@@ -5,16 +5,11 @@ from __future__ import annotations
 import json
 import time
 
+from gear_seg_ros.cli.common import positive_int
 from gear_seg_ros.errors import GearSegError
 
 DEFAULT_OUT = "models/weights/sam2_onnx"
 DAM_DEFAULT_OUT = "models/weights/dam_vision_onnx"
-
-
-def _positive_int(text: str) -> int:
-    from gear_seg_ros.cli.bench_cmd import _positive_int as parse
-
-    return parse(text)
 
 
 def register(sub) -> None:
@@ -51,9 +46,9 @@ def register(sub) -> None:
     t.add_argument("--fp16", dest="fp16", action="store_true", default=True,
                    help="FP16 engines where they match ONNX Runtime within tolerance, FP32 elsewhere (default)")
     t.add_argument("--no-fp16", dest="fp16", action="store_false", help="FP32 engines only")
-    t.add_argument("--max-batch", "--max-prompts", dest="max_batch", type=_positive_int,
+    t.add_argument("--max-batch", "--max-prompts", dest="max_batch", type=positive_int,
                    help="largest batch: SAM 2 prompts (default 1024) or DAM masks (default 16)")
-    t.add_argument("--opt-batch", "--opt-prompts", dest="opt_batch", type=_positive_int,
+    t.add_argument("--opt-batch", "--opt-prompts", dest="opt_batch", type=positive_int,
                    help="batch the engine is tuned for (default: SAM 2 256, DAM 8)")
     t.add_argument("--workspace-gb", type=float, default=4.0)
     t.add_argument("--force", action="store_true", help="rebuild even when a cached engine matches")

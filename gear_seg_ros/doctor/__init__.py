@@ -5,6 +5,7 @@ TensorRT), models (files and sha256 against models/manifest.yaml), exports (ONNX
 folders), llama (how llama.cpp was built, CPU AMX), ros_check (rclpy + gear_seg_msgs, in a subprocess).
 The node's configure runs the same `run_checks` and refuses to start on any `fail`.
 """
-from gear_seg_ros.doctor.core import FAIL, OK, SKIP, WARN, Check, failures, report, run_checks
+from gear_seg_ros.doctor.core import FAIL, OK, SKIP, WARN, Check, failures, report
+from gear_seg_ros.doctor.run import run_checks
 
 __all__ = ["FAIL", "OK", "SKIP", "WARN", "Check", "failures", "report", "run_checks"]

@@ -1,4 +1,4 @@
-"""Check rows and the runner shared by `gear-seg doctor` and the node's configure (same checks, same messages)."""
+"""Check rows and the context every check family gets; run.py runs the families (so they import only this)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -37,21 +37,6 @@ class Context:
     @property
     def base_dir(self) -> str:
         return self.cfg.base_dir
-
-
-def run_checks(cfg: AgentConfig, *, ros: bool = True, progress: Callable[[str], None] | None = None,
-               manifest: Path | None = None) -> list[Check]:
-    """Every check for this config, in a fixed order. `ros=False` inside the node (it is running ROS already)."""
-    from gear_seg_ros.doctor import backends, exports, gpu, llama, models, ros_check
-
-    ctx = Context(cfg, progress or (lambda _msg: None), Path(manifest) if manifest else models.MANIFEST)
-    families = [backends.checks, gpu.checks, models.checks, exports.checks, llama.checks]
-    if ros:
-        families.append(ros_check.checks)
-    rows: list[Check] = []
-    for family in families:
-        rows += family(ctx)
-    return rows
 
 
 def failures(rows: list[Check]) -> list[Check]:

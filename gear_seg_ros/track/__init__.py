@@ -5,12 +5,7 @@ update(image, depth, proposals) per frame -> list[TrackState]. Backends are chos
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from gear_seg_ros.track.base import LOST, PREDICTED, TRACKED, Tracker, TrackState
-
-if TYPE_CHECKING:
-    from gear_seg_ros.config import TrackerConfig
 
 TRACKERS = {
     "optical_flow": "gear_seg_ros.track.optical_flow:OpticalFlowTracker",
@@ -18,7 +13,8 @@ TRACKERS = {
 }
 
 
-def build_tracker(cfg: TrackerConfig, base_dir: str = "") -> Tracker:
+def build_tracker(cfg, base_dir: str = "") -> Tracker:
+    """cfg: config.TrackerConfig (not imported: config imports this package for TRACKERS)."""
     from gear_seg_ros.registry import build
 
     return build("tracker", TRACKERS, cfg.backend, cfg, base_dir)

@@ -39,7 +39,7 @@ class TrackState:
 
 
 @dataclass
-class _Track:
+class Track:
     track_id: int
     source_id: int
     mask: np.ndarray
@@ -69,7 +69,7 @@ class Tracker(ABC):
 
     def __init__(self, cfg: Any, base_dir: str = "") -> None:
         self.cfg = cfg
-        self._tracks: list[_Track] = []
+        self._tracks: list[Track] = []
         self._next_id = 1
         self._hw: tuple[int, int] | None = None
         self.last_timings: dict[str, float] = {}
@@ -95,7 +95,7 @@ class Tracker(ABC):
                                         f"{hw[1]}x{hw[0]}; masks must come from the same frame")
             box = mk.box_of(m)
             area = int(np.count_nonzero(m))
-            t = _Track(self._next_id, int(source), m.copy(), box, area, area)
+            t = Track(self._next_id, int(source), m.copy(), box, area, area)
             if depth is not None:
                 t.depth_m = mk.median_depth(m, depth, box)
             t.colour = _mean_colour(image, m, box)
@@ -145,15 +145,15 @@ class Tracker(ABC):
         """Keep what the next update needs (e.g. the previous frame)."""
 
     @abstractmethod
-    def _propagate(self, image: np.ndarray, depth: np.ndarray | None, tracks: list[_Track]
+    def _propagate(self, image: np.ndarray, depth: np.ndarray | None, tracks: list[Track]
                    ) -> list[tuple[np.ndarray, float]]:
         """(predicted bool mask on `image`, raw score 0..1) per track, from each track's previous mask."""
 
-    def _commit(self, image: np.ndarray, depth: np.ndarray | None, tracks: list[_Track]) -> None:
+    def _commit(self, image: np.ndarray, depth: np.ndarray | None, tracks: list[Track]) -> None:
         """Called with the final masks of this frame (after re-association)."""
 
     # ---- shared steps ------------------------------------------------------------------------------------------
-    def _settle(self, t: _Track, mask: np.ndarray, score: float, image: np.ndarray,
+    def _settle(self, t: Track, mask: np.ndarray, score: float, image: np.ndarray,
                 depth: np.ndarray | None) -> None:
         cfg, hw = self.cfg, self._hw
         t.frames += 1

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from gear_seg_ros.track import masks as mk
-from gear_seg_ros.track.base import Tracker, _Track
+from gear_seg_ros.track.base import Track, Tracker
 
 PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
            "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
@@ -64,7 +64,7 @@ class OpticalFlowTracker(Tracker):
             flow[..., 1] *= sy
         return flow
 
-    def _propagate(self, image: np.ndarray, depth: np.ndarray | None, tracks: list[_Track]
+    def _propagate(self, image: np.ndarray, depth: np.ndarray | None, tracks: list[Track]
                    ) -> list[tuple[np.ndarray, float]]:
         t0 = time.perf_counter()
         grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
@@ -114,7 +114,7 @@ class OpticalFlowTracker(Tracker):
         self._grey = grey
         return out
 
-    def _commit(self, image: np.ndarray, depth: np.ndarray | None, tracks: list[_Track]) -> None:
+    def _commit(self, image: np.ndarray, depth: np.ndarray | None, tracks: list[Track]) -> None:
         self._prev_grey, self._prev_small, self._prev_depth = self._grey, self._small_now, depth
         ring = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7))
         for t in tracks:

@@ -16,7 +16,7 @@ import numpy as np
 from gear_seg_ros.errors import ConfigError
 from gear_seg_ros.segment import amg_utils as amg
 from gear_seg_ros.track import masks as mk
-from gear_seg_ros.track.base import Tracker, _Track
+from gear_seg_ros.track.base import Track, Tracker
 
 
 class Sam2PromptTracker(Tracker):
@@ -43,7 +43,7 @@ class Sam2PromptTracker(Tracker):
         for t in self._tracks:
             t.extra["velocity"] = (0.0, 0.0)
 
-    def prompts(self, tracks: list[_Track]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    def prompts(self, tracks: list[Track]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
         """coords N x 3 x 2 in image pixels (box corners, inner point), labels N x 3, predicted masks."""
         h, w = self._hw
         coords, predicted = [], []
@@ -59,7 +59,7 @@ class Sam2PromptTracker(Tracker):
         labels = np.tile(np.array([[2.0, 3.0, 1.0]], np.float32), (len(tracks), 1))
         return np.asarray(coords, np.float32), labels, predicted
 
-    def _propagate(self, image: np.ndarray, depth: np.ndarray | None, tracks: list[_Track]
+    def _propagate(self, image: np.ndarray, depth: np.ndarray | None, tracks: list[Track]
                    ) -> list[tuple[np.ndarray, float]]:
         h, w = image.shape[:2]
         feats = self.sam.encode(image)
@@ -83,7 +83,7 @@ class Sam2PromptTracker(Tracker):
             out.append((masks[i, j].copy(), float(iou[i, j])))
         return out
 
-    def _commit(self, image: np.ndarray, depth: np.ndarray | None, tracks: list[_Track]) -> None:
+    def _commit(self, image: np.ndarray, depth: np.ndarray | None, tracks: list[Track]) -> None:
         for t in tracks:
             old = t.extra.get("box", t.box)
             t.extra["velocity"] = ((t.box[0] + t.box[2] - old[0] - old[2]) / 2, (t.box[1] + t.box[3] - old[1] - old[3]) / 2)
