@@ -119,7 +119,13 @@ def a_cycle(graph: dict[str, set[str]], component: list[str]) -> list[str]:
 
 
 def circles(graph: dict[str, set[str]]) -> list[str]:
-    return [" -> ".join(a_cycle(graph, c)) for c in strongly_connected(graph) if len(c) > 1]
+    """One line per group of modules that reach each other: a circle in it, and the rest of the group if larger."""
+    lines = []
+    for component in (c for c in strongly_connected(graph) if len(c) > 1):
+        cycle = a_cycle(graph, component)
+        rest = sorted(set(component) - set(cycle))
+        lines.append(" -> ".join(cycle) + (f" (also in this group: {', '.join(rest)})" if rest else ""))
+    return sorted(lines)
 
 
 # ---- the checker itself, on small graphs and a package written to a temp folder -----------------------------------
@@ -128,6 +134,7 @@ def test_tarjan_finds_circles_and_only_circles():
     components = sorted(strongly_connected(graph))
     assert components == [["a", "b", "c"], ["d"], ["e"], ["f"]]
     assert circles(graph) == ["a -> b -> c -> a"]
+    assert circles({"a": {"b"}, "b": {"a", "c"}, "c": {"b"}}) == ["a -> b -> a (also in this group: c)"]
     assert circles({"x": {"y"}, "y": set()}) == []
 
 
