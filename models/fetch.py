@@ -11,7 +11,6 @@ and `--clean` removes such leftovers.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 import time
 from pathlib import Path
@@ -19,14 +18,10 @@ from pathlib import Path
 import yaml
 
 HERE = Path(__file__).resolve().parent
+if str(HERE.parent) not in sys.path:  # run as a script from a checkout, before (or without) installing the package
+    sys.path.insert(0, str(HERE.parent))
 
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from gear_seg_ros.utils.hashing import sha256_of  # after the path above
 
 
 def entries(model: dict) -> list[dict]:
