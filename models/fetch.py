@@ -7,11 +7,18 @@ Usage: python models/fetch.py NAME [NAME ...] [--dest DIR] [--list] [--trust-on-
 Downloads time out (connect and read), retry with back-off and resume from the partial file (HTTP Range). A partial
 `.part` file is removed when its hash is wrong; after a run that could not finish it is kept so the next run resumes,
 and `--clean` removes such leftovers.
+
+Why `requests` and not a download library: huggingface_hub.hf_hub_download (locked) only fetches Hugging Face repos,
+and the SAM 2.1 checkpoints come from dl.fbaipublicfiles.com (the manifest's hashes were matched against the HF
+copies, but that those bytes equal Meta's was never checked, so the source stays Meta's); it would also add its own
+`.cache/huggingface` metadata under models/weights. pooch (not locked) does not resume a partial download, which for
+the 5 GB GGUF and DAM shards is the part that matters. Both would leave this script's sha256 check against the
+manifest in place, so the only thing they would replace is the Range-resume loop below, which tests/test_fetch.py
+covers against a real local HTTP server (interrupted transfer, stall, wrong hash).
 """
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 import time
 from pathlib import Path
@@ -19,14 +26,10 @@ from pathlib import Path
 import yaml
 
 HERE = Path(__file__).resolve().parent
+if str(HERE.parent) not in sys.path:  # run as a script from a checkout, before (or without) installing the package
+    sys.path.insert(0, str(HERE.parent))
 
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from gear_seg_ros.utils.hashing import sha256_of  # after the path above
 
 
 def entries(model: dict) -> list[dict]:

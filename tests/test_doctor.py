@@ -6,10 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from helpers import REPO
+
 from gear_seg_ros.config import AgentConfig
 from gear_seg_ros.doctor.core import STATUSES, Context
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def doctor(*args, tmp_path):

@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 import yaml
+from helpers import iou
 
 from gear_seg_ros.engine.export import export_dataset
 from gear_seg_ros.engine.image_job import mask_records
@@ -68,10 +69,6 @@ def union(record, question):
     for i in question.answer_ids:
         out |= decode_rle(record.masks[i].rle)
     return out
-
-
-def iou(a, b):
-    return float((a & b).sum() / max((a | b).sum(), 1))
 
 
 def question(records, question_id):

@@ -3,14 +3,17 @@ a stalled server times out; a wrong hash removes the partial file."""
 import hashlib
 import importlib.util
 import os
+import subprocess
+import sys
 import threading
 import typing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import yaml
+from helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 PAYLOAD = os.urandom(3 * (1 << 20) + 123)
 
 
@@ -94,3 +97,22 @@ def test_a_stalled_server_times_out_and_clean_removes_leftovers(fetch, server, t
     (tmp_path / "sub" / "x.gguf.part").write_bytes(b"partial")
     assert fetch.main(["--dest", str(tmp_path), "--clean"]) == 0
     assert not list(tmp_path.rglob("*.part"))
+
+
+def test_the_script_runs_standalone_and_checks_the_hash(server, tmp_path):
+    """As a user runs it: `python models/fetch.py NAME` from a checkout (-I: no PYTHONPATH, so the script finds the
+    package's hashing helper next to itself), a manifest entry with the right hash, then one with a wrong hash."""
+    Handler.cut_first = False
+    good = hashlib.sha256(PAYLOAD).hexdigest()
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text(yaml.safe_dump({"models": [
+        {"name": "good", "file": "good.bin", "url": server, "sha256": good},
+        {"name": "bad", "file": "bad.bin", "url": server, "sha256": "0" * 64}]}))
+    run = [sys.executable, "-I", str(REPO / "models" / "fetch.py"), "--manifest", str(manifest),
+           "--dest", str(tmp_path / "w"), "--timeout", "5"]
+    proc = subprocess.run([*run, "good"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "w" / "good.bin").read_bytes() == PAYLOAD and f"sha256={good}" in proc.stdout
+    proc = subprocess.run([*run, "bad"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 1 and "sha256 mismatch" in proc.stderr
+    assert not (tmp_path / "w" / "bad.bin").exists() and not list((tmp_path / "w").glob("*.part"))

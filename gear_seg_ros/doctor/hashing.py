@@ -1,13 +1,15 @@
 """sha256 of model files, cached by (real path, size, mtime) so a repeated doctor run (or node start) is quick."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from gear_seg_ros.export.sam2_onnx import export_digest
+from gear_seg_ros.utils.hashing import sha256_of
 
 BIG = 256 << 20  # files above this get a progress note (a few seconds per GB)
 
@@ -48,25 +50,15 @@ def sha256_cached(path: str | Path, progress: Callable[[str], None] | None = Non
         return hit[2]
     if progress and st.st_size > BIG:
         progress(f"hashing {path} ({st.st_size / 1e9:.1f} GB; cached afterwards)...")
-    t0, digest = time.monotonic(), hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    t0, digest = time.monotonic(), sha256_of(path)
     if progress and st.st_size > BIG:
         progress(f"hashed {path.name} in {time.monotonic() - t0:.1f} s")
     cache = _load(cache_file)  # another process may have added entries meanwhile
-    cache[key] = [*stamp, digest.hexdigest()]
+    cache[key] = [*stamp, digest]
     _store(cache_file, cache)
-    return digest.hexdigest()
+    return digest
 
 
 def export_digest_cached(folder: Path, onnx_file: str, progress=None) -> str:
     """export.sam2_onnx.export_digest with cached file hashes (same value)."""
-    extra = sorted(p for p in folder.iterdir() if p.is_file() and p.name != onnx_file
-                   and p.suffix not in (".json", ".engine", ".onnx"))
-    if not extra:
-        return sha256_cached(folder / onnx_file, progress)
-    digest = hashlib.sha256()
-    for path in [folder / onnx_file] + extra:
-        digest.update(path.name.encode() + b"\0" + sha256_cached(path, progress).encode())
-    return digest.hexdigest()
+    return export_digest(folder, onnx_file, lambda path: sha256_cached(path, progress))

@@ -1,9 +1,7 @@
 """Polygon annotation readers: ReasonSeg/LISA JSON and labelme JSON (v4).
 
-Rasterisation follows LISA's rule: polygons are painted on one uint8 canvas sorted by area, largest first, so a
-smaller polygon drawn later wins where they overlap; targets paint 1, ignore regions 255 (left out of scoring),
-`flag` shapes are skipped. Each polygon is drawn as its filled interior plus a 1-px outline, with points truncated to
-int32 pixels, as cv2.fillPoly / cv2.polylines take them.
+Rasterisation follows LISA's rule (utils/polygons.py: one uint8 canvas, largest polygon first, filled interior plus
+a 1-px outline); targets paint 1, ignore regions 255 (left out of scoring), `flag` shapes are skipped.
 """
 from __future__ import annotations
 
@@ -13,7 +11,6 @@ import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from gear_seg_ros.evaluation.samples import (
@@ -25,44 +22,21 @@ from gear_seg_ros.evaluation.samples import (
     label_text,
     read_image,
 )
+from gear_seg_ros.utils.polygons import paint_polygons, shape_points
 
 log = logging.getLogger("gear_seg.eval")
 TARGET, IGNORE = 1, 255
 LABELME_IGNORE_LABELS = {"__ignore__", "ignore"}
 
 
-def _polygon_points(shape: dict) -> np.ndarray | None:
-    points = shape.get("points") or []
-    kind = shape.get("shape_type", "polygon") or "polygon"
-    if kind == "rectangle" and len(points) == 2:
-        (x0, y0), (x1, y1) = points
-        points = [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
-    elif kind not in ("polygon", "rectangle") or len(points) < 3:
-        return None
-    return np.array([points], dtype=np.int32)
-
-
-def _draw(canvas: np.ndarray, points: np.ndarray, value: int) -> None:
-    cv2.polylines(canvas, points, True, int(value), 1)
-    cv2.fillPoly(canvas, points, int(value))
-
-
 def paint_shapes(shapes: list[dict], height: int, width: int, value_of: Callable[[dict], int | None]) -> np.ndarray:
     """uint8 canvas; value_of(shape) gives the value to paint, or None to skip the shape."""
-    painted = []
+    polygons = []
     for shape in shapes:
-        value = value_of(shape)
-        points = _polygon_points(shape)
-        if value is None or points is None:
-            continue
-        scratch = np.zeros((height, width), dtype=np.uint8)
-        _draw(scratch, points, 1)
-        painted.append((int(scratch.sum()), points, value))
-    painted.sort(key=lambda item: -item[0])  # largest first; stable for ties
-    canvas = np.zeros((height, width), dtype=np.uint8)
-    for _, points, value in painted:
-        _draw(canvas, points, value)
-    return canvas
+        value, points = value_of(shape), shape_points(shape)
+        if value is not None and points is not None:
+            polygons.append((points, value))
+    return paint_polygons(polygons, height, width)
 
 
 def _load_json(path: Path) -> dict:

@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from gear_seg_ros.errors import BackendUnavailableError, GearSegError, ModelNotFoundError
@@ -39,29 +40,23 @@ from gear_seg_ros.runtime.formats import (
     SAM2_PIXEL_MEAN,
     SAM2_PIXEL_STD,
 )
+from gear_seg_ros.utils.hashing import sha256_of
 
 log = logging.getLogger(__name__)
 
 
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def export_digest(folder: str | Path, onnx_file: str) -> str:
+def export_digest(folder: str | Path, onnx_file: str, file_hash: Callable[[Path], str] = sha256_of) -> str:
     """sha256 of an ONNX file, and of its external-data files when the model is over 2 GB (torch then writes the
-    weights beside it): every plain file in the folder except metadata/engine files, in name order."""
+    weights beside it): every plain file in the folder except metadata/engine files, in name order.
+    `file_hash` hashes one file (the doctor passes its cached one)."""
     folder = Path(folder)
     extra = sorted(p for p in folder.iterdir() if p.is_file() and p.name != onnx_file
                    and p.suffix not in (".json", ".engine", ".onnx"))
     if not extra:
-        return sha256_of(folder / onnx_file)
+        return file_hash(folder / onnx_file)
     digest = hashlib.sha256()
-    for path in [folder / onnx_file] + extra:
-        digest.update(path.name.encode() + b"\0" + sha256_of(path).encode())
+    for path in [folder / onnx_file, *extra]:
+        digest.update(path.name.encode() + b"\0" + file_hash(path).encode())
     return digest.hexdigest()
 
 

@@ -46,14 +46,15 @@ class LLMReasoner(Reasoner):
         n = len(perception.descriptions)
         if n == 0:
             return Selection(ids=[], explanation="", message="no masks were found in this frame")
-        schema = answer_schema(n, self.max_targets, explanation_chars(self.answer_tokens(), self.max_targets))
+        max_explanation = explanation_chars(self.answer_tokens(), self.max_targets)
+        schema = answer_schema(n, self.max_targets, max_explanation)
         messages, note = self.fit_prompt(perception, instruction, mode)
         errors: list[str] = []
         start = time.perf_counter()
         for attempt in range(self.retries + 1):
             text = self.complete(messages, schema)
             try:
-                selection = parse_answer(text, n, self.max_targets)
+                selection = parse_answer(text, n, self.max_targets, max_explanation)
                 selection.timings["llm_calls"] = attempt + 1
                 selection.timings["llm_s"] = time.perf_counter() - start
                 selection.note = note

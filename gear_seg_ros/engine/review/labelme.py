@@ -3,7 +3,7 @@ photo, so `labelme OUT/labelme` opens them), the corrected files back into the r
 
 Export: one polygon shape per outer contour of each answer mask, labelled with the answer's label, group_id = the
 mask id (engine/polygons.py, as the LISA export). Import: each group (group_id, or the label for new shapes without
-one) is rasterised with engine/polygons.py. A group whose polygons are still the exported ones keeps its mask; a
+one) is rasterised with utils/polygons.py (LISA's rule). A group whose polygons are still the exported ones keeps its mask; a
 changed or new group becomes a new mask appended to the record (the perception's masks stay as they were) and the
 question answers with it; a group the user deleted is no longer an answer. Importing the same files again changes
 nothing. A question left with no shape is marked rejected.
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from gear_seg_ros.engine.export.common import place_image
-from gear_seg_ros.engine.polygons import mask_to_polygons, polygons_to_mask
+from gear_seg_ros.engine.polygons import mask_to_polygons
 from gear_seg_ros.engine.records import (
     AnswerRecord,
     ImageRecord,
@@ -32,6 +32,7 @@ from gear_seg_ros.engine.records import (
 )
 from gear_seg_ros.engine.review.decisions import STATUSES, DecisionStore, load_decisions
 from gear_seg_ros.errors import GearSegError
+from gear_seg_ros.utils.polygons import polygons_to_mask, shape_points
 from gear_seg_ros.utils.rle import decode_rle, encode_rle
 
 log = logging.getLogger("gear_seg.review")
@@ -105,22 +106,11 @@ class ImportSummary:
     skipped: list[str] = field(default_factory=list)  # files that are not ours, with the reason
 
 
-def _shape_points(shape: dict) -> list[list[float]] | None:
-    points = shape.get("points") or []
-    kind = shape.get("shape_type") or "polygon"
-    if kind == "rectangle" and len(points) == 2:
-        (x0, y0), (x1, y1) = points
-        return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
-    if kind == "polygon" and len(points) >= 3:
-        return [[float(x), float(y)] for x, y in points]
-    return None
-
-
 def _groups(shapes: Iterable[dict]) -> dict[tuple, dict]:
     """(kind, key) -> {"label", "polygons"}: a group per group_id; shapes without one group by label."""
     groups: dict[tuple, dict] = {}
     for shape in shapes:
-        points = _shape_points(shape)
+        points = shape_points(shape)
         if points is None:
             log.warning("labelme shape %r (%s) skipped: only polygons and rectangles become masks",
                         shape.get("label"), shape.get("shape_type"))
