@@ -2,9 +2,10 @@
 import os
 
 import pytest
+import yaml
 from ros_env import REPO
 
-from gear_seg_ros.config import AgentConfig
+from gear_seg_ros.config import AgentConfig, ros_parameters
 from gear_seg_ros.errors import ConfigError
 from gear_seg_ros.ros.params import AGENT_DEFAULTS, NODE_DEFAULTS, read
 
@@ -100,6 +101,9 @@ def test_a_plain_agent_config_works_as_params_file(tmp_path):
     args = ros_params_args(["gear_seg_agent", "--ros-args", "--params-file", str(REPO / "config" / "cpu.yaml")])
     rewritten = args[-1]
     assert rewritten != str(REPO / "config" / "cpu.yaml")
+    with open(rewritten, encoding="utf-8") as f:  # the one conversion the launch file uses as well
+        plain = yaml.safe_load((REPO / "config" / "cpu.yaml").read_text())
+        assert yaml.safe_load(f) == {"/**": {"ros__parameters": ros_parameters(plain, REPO / "config" / "cpu.yaml")}}
     context = rclpy.Context()
     rclpy.init(args=args, context=context)  # raises if rcl cannot parse the file
     remove_temp_params()  # what main() does once rclpy.init has parsed it: no file left behind
