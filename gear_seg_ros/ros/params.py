@@ -10,7 +10,7 @@ None or an empty list keep dynamic typing.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -20,6 +20,8 @@ from gear_seg_ros.reason.base import MODES
 
 POLICIES = ("on_request", "continuous")
 QOS_RELIABILITY = ("best_effort", "reliable")
+_Metres = Annotated[float, Field(ge=-1000.0, le=1000.0, allow_inf_nan=False)]
+_QuaternionPart = Annotated[float, Field(ge=-1000.0, le=1000.0, allow_inf_nan=False)]
 
 
 class NodeParams(BaseModel):
@@ -58,11 +60,12 @@ class NodeParams(BaseModel):
     depth_registered: bool = Field(
         True, description="true: depth is registered to the colour image; false: reproject it with "
                           "depth_camera_info and depth_to_color_* into the colour camera")
-    depth_to_color_translation: list[float] = Field(
+    depth_to_color_translation: list[_Metres] = Field(
         default_factory=lambda: [0.0, 0.0, 0.0],
         description="[x, y, z] metres: depth optical frame -> colour optical frame (p_c = R p_d + t)")
-    depth_to_color_rotation: list[float] = Field(default_factory=lambda: [0.0, 0.0, 0.0, 1.0],
-                                                 description="[x, y, z, w] quaternion of the same transform")
+    depth_to_color_rotation: list[_QuaternionPart] = Field(
+        default_factory=lambda: [0.0, 0.0, 0.0, 1.0], description="[x, y, z, w] quaternion of the same transform "
+                                                                  "(normalised when used)")
     color_16bit_max: float = Field(65535.0, ge=0.0, le=4294967295.0,
                                    description="full-scale value of 16-bit colour/IR images (mono16, 16UC1, "
                                                "bayer_*16, rgb16); 0 = each frame's maximum")
