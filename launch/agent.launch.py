@@ -16,6 +16,7 @@ from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import LifecycleNode
 from launch_ros.substitutions import FindPackageShare
 
+from gear_seg_ros.config import is_ros_parameters_file, ros_parameters
 from launch import LaunchDescription
 
 ARGUMENTS = [
@@ -58,23 +59,14 @@ ARGUMENTS = [(name, "", f"{doc} (default: the camera preset's, else {default})")
 CAMERAS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "config", "cameras.yaml")
 
 
-def _flatten(data, prefix=""):
-    out = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            out.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
 def _config_parameters(path):
-    """A ROS parameters file is passed as is; a plain AgentConfig YAML (config/cpu.yaml) becomes a dict."""
+    """A ROS parameters file is passed as is; a plain AgentConfig YAML (config/cpu.yaml) becomes the node's
+    parameters through the same conversion the node's own --params-file rewrite uses."""
     with open(path) as f:
         data = yaml.safe_load(f) or {}
-    if any(isinstance(v, dict) and "ros__parameters" in v for v in data.values()):
+    if is_ros_parameters_file(data):
         return path
-    return _flatten(data)
+    return ros_parameters(data, path)
 
 
 def _camera_preset(name):

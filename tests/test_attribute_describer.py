@@ -84,3 +84,21 @@ def test_deterministic(arc2017):
     describer = AttributeDescriber(AttributesDescriberConfig())
     masks = [MaskProposal(mask=m.astype(bool)) for m in arc2017["masks"]]
     assert describer.describe(arc2017["rgb"], masks) == describer.describe(arc2017["rgb"], masks)
+
+
+def test_word_thresholds_are_config_fields(arc2017, arc_descriptions):
+    from gear_seg_ros.errors import ConfigError
+
+    masks = [MaskProposal(mask=m.astype(bool)) for m in arc2017["masks"]]
+    all_large = AttributeDescriber(AttributesDescriberConfig(tiny_below=0.0, small_below=0.0, medium_below=0.0))
+    assert all(", large, " in t for t in all_large.describe(arc2017["rgb"], masks))
+    assert not all(", large, " in t for t in arc_descriptions.values())  # the defaults grade sizes
+    all_uniform = AttributeDescriber(AttributesDescriberConfig(uniform_texture_below=1000.0, textured_from=1000.0))
+    assert all("uniform texture" in t for t in all_uniform.describe(arc2017["rgb"], masks))
+    assert not all("uniform texture" in t for t in arc_descriptions.values())
+    with pytest.raises(ValueError, match="tiny_below <= small_below <= medium_below"):
+        AttributesDescriberConfig(tiny_below=0.5, small_below=0.1)
+    from gear_seg_ros.config import AgentConfig
+
+    with pytest.raises(ConfigError, match=r"describer.attributes.second_colour_share"):
+        AgentConfig.from_dict({"describer": {"attributes": {"second_colour_share": 0.0}}})

@@ -70,3 +70,13 @@ def test_runtime_640x480(arc2017):
     segmenter.segment(arc2017["rgb"])
     # ~0.7-1.3 s measured on a shared 2-core CPU; generous bound against load spikes
     assert time.perf_counter() - start < 10.0
+
+
+def test_tuning_fields_are_applied(arc, proposals):
+    """The former module constants are config fields: changing one changes the proposals, the defaults do not."""
+    softer = ClassicalSegmenter(ClassicalSegmenterConfig(edge_contrast_scale=60.0)).segment(arc["rgb"])
+    assert max(p.score for p in softer) < max(p.score for p in proposals)  # score = (1 - exp(-c / scale)) x solidity
+    few = ClassicalSegmenter(ClassicalSegmenterConfig(rank_pool=1, max_proposals=10)).segment(arc["rgb"])
+    assert len(few) <= 10
+    coarse = ClassicalSegmenter(ClassicalSegmenterConfig(hist_bins=2)).segment(arc["rgb"])
+    assert [p.score for p in coarse] != [p.score for p in proposals]  # another grouping hierarchy

@@ -1,6 +1,6 @@
 import pytest
 
-from gear_seg_ros.config import AgentConfig, flatten, unflatten
+from gear_seg_ros.config import AgentConfig, flatten, is_ros_parameters_file, ros_parameters, unflatten
 from gear_seg_ros.errors import ConfigError
 
 
@@ -58,3 +58,23 @@ def test_shipped_configs_load():
     for path in sorted((REPO / "config").glob("*.yaml")):
         if path.name != "cameras.yaml":  # launch presets per camera driver, not an agent config
             AgentConfig.from_yaml(path)
+
+
+def test_ros_parameters_of_a_plain_config(tmp_path):
+    """The one conversion the node (--params-file) and the launch file use: dotted keys, base_dir = file's folder."""
+    path = tmp_path / "sub" / "mine.yaml"
+    doc = {"segmenter": {"backend": "classical", "classical": {"work_side": 256}}, "nms.max_masks": 10,
+           "base_dir": "/elsewhere", "policy": "continuous"}
+    params = ros_parameters(doc, path)
+    assert params == {"segmenter.backend": "classical", "segmenter.classical.work_side": 256, "nms.max_masks": 10,
+                      "policy": "continuous", "base_dir": str(tmp_path / "sub")}
+    config = AgentConfig.from_flat({k: v for k, v in params.items() if k != "policy"})
+    assert config.segmenter.classical.work_side == 256 and config.nms.max_masks == 10
+    with pytest.raises(ConfigError, match=r"mine.yaml must hold a mapping"):
+        ros_parameters(["a"], path)
+
+
+def test_ros_parameter_files_are_told_apart():
+    assert is_ros_parameters_file({"/**": {"ros__parameters": {"nms.max_masks": 3}}})
+    assert not is_ros_parameters_file({"nms": {"max_masks": 3}})
+    assert not is_ros_parameters_file(None)

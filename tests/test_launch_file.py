@@ -113,6 +113,19 @@ def test_plain_cpu_yaml_becomes_parameters(launch_module):
     assert set(flat) <= set(AGENT_DEFAULTS)
 
 
+def test_launch_and_node_share_one_config_conversion(launch_module):
+    """The launch file has no flatten of its own: it calls the function ros_params_args (the node) calls."""
+    from gear_seg_ros import config
+
+    assert launch_module.ros_parameters is config.ros_parameters
+    assert launch_module.is_ros_parameters_file is config.is_ros_parameters_file
+    assert not hasattr(launch_module, "_flatten")
+    path = REPO / "config" / "cpu.yaml"
+    _, node = _run(launch_module, config=str(path))
+    assert node["parameters"][0] == config.ros_parameters(yaml.safe_load(path.read_text()), str(path))
+    assert node["parameters"][0]["base_dir"] == str(REPO / "config")
+
+
 # ---- camera presets (config/cameras.yaml) -------------------------------------------------------------------
 PRESET_ARGUMENTS = {"image", "compressed", "camera_info", "depth", "compressed_depth", "depth_camera_info",
                     "depth_registered", "image_qos"}

@@ -12,10 +12,6 @@ from gear_seg_ros.config import AttributesDescriberConfig
 from gear_seg_ros.describe.base import Describer
 from gear_seg_ros.types import MaskProposal, mask_box
 
-_MAX_PIXELS = 20000  # colour statistics use at most this many mask pixels (evenly strided)
-_SECOND_COLOUR_SHARE = 0.2  # of the mask's pixels, for one other colour family
-_SCENE_COLOURS = 3
-
 
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     """uint8 RGB (... x 3) -> float32 CIELAB with L in 0..100 and a, b roughly -128..127."""
@@ -73,8 +69,8 @@ def _family(name: str) -> str:
     return name.split()[-1]
 
 
-def _sample(pixels: np.ndarray) -> np.ndarray:
-    step = max(1, len(pixels) // _MAX_PIXELS)
+def _sample(pixels: np.ndarray, max_pixels: int) -> np.ndarray:
+    step = max(1, len(pixels) // max_pixels)
     return pixels[::step]
 
 
@@ -93,10 +89,12 @@ class AttributeDescriber(Describer):
     def describe_scene(self, image: np.ndarray, masks: list[MaskProposal]) -> str:
         if not self.cfg.include_scene:
             return ""
-        names = colour_names(_sample(rgb_to_lab(image).reshape(-1, 3)))
+        cfg = self.cfg
+        names = colour_names(_sample(rgb_to_lab(image).reshape(-1, 3), cfg.max_pixels))
         families, counts = np.unique([_family(n) for n in names], return_counts=True)
         order = np.argsort(-counts, kind="stable")
-        dominant = [str(families[i]) for i in order[:_SCENE_COLOURS] if counts[i] >= 0.05 * len(names)]
+        dominant = [str(families[i]) for i in order[:cfg.scene_colours]
+                    if counts[i] >= cfg.scene_colour_min_share * len(names)]
         noun = "region" if len(masks) == 1 else "regions"
         return f"a scene of mostly {_join(dominant)} colours with {len(masks)} segmented {noun}"
 
@@ -111,34 +109,34 @@ class AttributeDescriber(Describer):
         touches_border = x0 == 0 or y0 == 0 or x1 == width or y1 == height
         x0, y0, x1, y1 = max(0, x0 - 3), max(0, y0 - 3), min(width, x1 + 3), min(height, y1 + 3)
         crop = mask[y0:y1, x0:x1]
-        colour = _colour_phrase(lab[y0:y1, x0:x1][crop])
+        cfg = self.cfg
+        colour = _colour_phrase(_sample(lab[y0:y1, x0:x1][crop], cfg.max_pixels), cfg.second_colour_share)
         article = "an" if colour[0] in "aeiou" else "a"
         ys, xs = np.nonzero(crop)
         position = _position_word((ys.mean() + y0) / height, (xs.mean() + x0) / width)
-        parts = [f"{article} {colour}", _size_word(len(xs) / mask.size), _shape_words(xs, ys)]
-        texture = _texture_word(crop, gradient[y0:y1, x0:x1])
+        parts = [f"{article} {colour}", _size_word(len(xs) / mask.size, cfg), _shape_words(xs, ys)]
+        texture = _texture_word(crop, gradient[y0:y1, x0:x1], cfg)
         sentence = ", ".join(parts) + f" region in the {position}, {texture}"
         if touches_border:
             sentence += ", touching the image border"
         return sentence
 
 
-def _colour_phrase(pixels_lab: np.ndarray) -> str:
-    pixels_lab = _sample(pixels_lab)
+def _colour_phrase(pixels_lab: np.ndarray, second_share: float) -> str:
     primary = str(colour_names(np.median(pixels_lab, axis=0))[0])
     families = np.array([_family(n) for n in colour_names(pixels_lab)])
     values, counts = np.unique(families[families != _family(primary)], return_counts=True)
-    if len(values) and counts.max() >= _SECOND_COLOUR_SHARE * len(families):
+    if len(values) and counts.max() >= second_share * len(families):
         return f"{primary} and {values[np.argmax(counts)]}"
     return primary
 
 
-def _size_word(fraction: float) -> str:
-    if fraction < 0.005:
+def _size_word(fraction: float, cfg: AttributesDescriberConfig) -> str:
+    if fraction < cfg.tiny_below:
         return "tiny"
-    if fraction < 0.03:
+    if fraction < cfg.small_below:
         return "small"
-    if fraction < 0.15:
+    if fraction < cfg.medium_below:
         return "medium"
     return "large"
 
@@ -178,15 +176,14 @@ def _shape_words(xs: np.ndarray, ys: np.ndarray) -> str:
     return "oval" if solidity >= 0.85 else "irregular"
 
 
-def _texture_word(mask: np.ndarray, gradient: np.ndarray) -> str:
+def _texture_word(mask: np.ndarray, gradient: np.ndarray, cfg: AttributesDescriberConfig) -> str:
     # The interior only: the region's own outline is always a strong edge.
     interior = cv2.erode(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     values = gradient[interior] if interior.sum() >= 20 else gradient[mask]
     strength = float(np.mean(values))
-    # Sobel (3x3) magnitude on L (0..100); sensor noise alone gives ~15-25 on typical camera images.
-    if strength < 25.0:
+    if strength < cfg.uniform_texture_below:
         return "uniform texture"
-    if strength < 55.0:
+    if strength < cfg.textured_from:
         return "slightly textured"
     return "textured"
 

@@ -2,7 +2,12 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from gear_seg_ros.config import friendly_errors
+from gear_seg_ros.errors import ConfigError
 
 # The five reasoning categories of the GEAR-Seg data engine, with the hint the LLM gets for each.
 CATEGORIES = {
@@ -18,35 +23,53 @@ CATEGORIES = {
 MATURITY_GRADES = ("unripe", "turning", "ripe")
 
 
-@dataclass
-class EngineOptions:
-    questions_per_image: int = 2
-    paraphrases: int = 5
-    min_confidence: float = 6.0
-    min_paraphrases: int = 2  # distinct paraphrases a question needs to be kept
-    min_mask_fraction: float = 1 / 600
-    max_question_chars: int = 140
-    max_explanation_chars: int = 400
-    max_tokens: int | None = None  # per LLM call; None = the reasoner's config
-    seed: int = 0
-    auto_label: str | None = None
-    maturity: str | None = None  # fruit name
-    categories: list[str] = field(default_factory=lambda: list(CATEGORIES))
+class EngineOptionsError(ConfigError, ValueError):
+    """Bad engine options: a ConfigError that callers catching ValueError (the dataclass's old error) still catch."""
 
-    def __post_init__(self) -> None:
-        if not 1 <= self.questions_per_image <= 4:
-            raise ValueError(f"questions per image must be 1..4, got {self.questions_per_image}")
-        if not 1 <= self.paraphrases <= 10:
-            raise ValueError(f"paraphrases must be 1..10, got {self.paraphrases}")
-        if not 1 <= self.min_confidence <= 10:
-            raise ValueError(f"min confidence must be 1..10, got {self.min_confidence}")
-        self.min_paraphrases = min(self.min_paraphrases, self.paraphrases)
-        unknown = [c for c in self.categories if c not in CATEGORIES]
+
+class EngineOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    questions_per_image: int = Field(2, ge=1, le=4, description="questions the LLM writes per image, each of "
+                                                                 "another category")
+    paraphrases: int = Field(5, ge=1, le=10, description="paraphrases the LLM writes per question")
+    min_confidence: float = Field(6.0, ge=1.0, le=10.0,
+                                  description="drop a question whose LLM-judged confidence (1-10) is below this")
+    min_paraphrases: int = Field(2, ge=0, le=10, description="distinct paraphrases a question needs to be kept "
+                                                             "(at most `paraphrases`: larger values are lowered)")
+    min_mask_fraction: float = Field(1 / 600, ge=0.0, lt=1.0, description="masks smaller than this fraction of "
+                                                                          "the image cannot be a target")
+    max_question_chars: int = Field(140, ge=1, le=100000, description="drop longer questions")
+    max_explanation_chars: int = Field(400, ge=1, le=100000, description="explanations are cut to this length")
+    max_tokens: int | None = Field(None, ge=0, le=1000000,
+                                   description="per LLM call; None or 0 = the reasoner's config")
+    seed: int = Field(0, ge=-2**63, le=2**63 - 1, description="run seed; each image's seed derives from it")
+    auto_label: str | None = Field(None, description="auto-label mode (engine/autolabel.py); None = off")
+    maturity: str | None = Field(None, description="fruit name for maturity questions; None = off")
+    categories: list[str] = Field(default_factory=lambda: list(CATEGORIES),
+                                  description=f"reasoning categories to draw from: {', '.join(CATEGORIES)}")
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise EngineOptionsError("invalid engine options:\n" + friendly_errors(exc, EngineOptions)) from None
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, value: list[str]) -> list[str]:
+        unknown = [c for c in value if c not in CATEGORIES]
         if unknown:
             raise ValueError(f"unknown categories {unknown}; choose from {list(CATEGORIES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _clamp_min_paraphrases(self) -> EngineOptions:
+        self.min_paraphrases = min(self.min_paraphrases, self.paraphrases)
+        return self
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return self.model_dump()
 
     @classmethod
     def from_dict(cls, data: dict) -> EngineOptions:

@@ -364,7 +364,7 @@ def ros_params_args(args: list[str]) -> list[str]:
 
     import yaml
 
-    from gear_seg_ros.config import flatten
+    from gear_seg_ros.config import is_ros_parameters_file, ros_parameters
 
     out = list(args)
     for i, arg in enumerate(out[:-1]):
@@ -375,9 +375,8 @@ def ros_params_args(args: list[str]) -> list[str]:
                 doc = yaml.safe_load(f)
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             continue  # rcl reports it
-        if isinstance(doc, dict) and not any(isinstance(v, dict) and "ros__parameters" in v for v in doc.values()):
-            params = {k: v for k, v in flatten(doc).items() if k != "base_dir"}
-            params.setdefault("base_dir", os.path.dirname(os.path.abspath(out[i + 1])))
+        if isinstance(doc, dict) and not is_ros_parameters_file(doc):
+            params = ros_parameters(doc, out[i + 1])
             with tempfile.NamedTemporaryFile("w", prefix="gear_seg_params_", suffix=".yaml", delete=False) as tmp:
                 yaml.safe_dump({"/**": {"ros__parameters": params}}, tmp)
             out[i + 1] = tmp.name

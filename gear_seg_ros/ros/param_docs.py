@@ -9,6 +9,7 @@ from typing import Any
 
 import annotated_types
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
 from gear_seg_ros.config import AgentConfig
 
@@ -43,8 +44,39 @@ def describe(text: str, default: Any, low: float | None = None, high: float | No
 
 def agent_docs() -> dict[str, ParamDoc]:
     """Dotted AgentConfig key -> ParamDoc, for every leaf of the schema."""
+    return model_docs(AgentConfig, AgentConfig().flatten(), "; applied at configure")
+
+
+def node_docs() -> dict[str, ParamDoc]:
+    """The node's own parameters (ros/params.py NodeParams) -> ParamDoc."""
+    from gear_seg_ros.ros.params import NODE_DEFAULTS, NodeParams
+
+    return model_docs(NodeParams, NODE_DEFAULTS)
+
+
+def field_bounds(field: FieldInfo) -> tuple[float | None, float | None, bool, bool]:
+    """(low, high, low_open, high_open) of a pydantic field; for a list, those of its items."""
+    metadata = list(field.metadata)
+    for arg in typing.get_args(field.annotation):  # list[Annotated[float, Field(gt=0)]]
+        metadata += [m for a in typing.get_args(arg)[1:] for m in getattr(a, "metadata", [a])]
+    low = high = None
+    low_open = high_open = False
+    for m in metadata:
+        if isinstance(m, annotated_types.Ge):
+            low = m.ge
+        elif isinstance(m, annotated_types.Gt):
+            low, low_open = m.gt, True
+        elif isinstance(m, annotated_types.Le):
+            high = m.le
+        elif isinstance(m, annotated_types.Lt):
+            high, high_open = m.lt, True
+    return low, high, low_open, high_open
+
+
+def model_docs(model: type[BaseModel], defaults: dict[str, Any], note: str = "") -> dict[str, ParamDoc]:
+    """Dotted key -> ParamDoc for every leaf of a (nested) pydantic model: its description, bounds and choices."""
     out: dict[str, ParamDoc] = {}
-    defaults = AgentConfig().flatten()
+    root = model.__name__
 
     def walk(model: type[BaseModel], prefix: str) -> None:
         for name, field in model.model_fields.items():
@@ -53,21 +85,9 @@ def agent_docs() -> dict[str, ParamDoc]:
             if isinstance(ann, type) and issubclass(ann, BaseModel):
                 walk(ann, key + ".")
                 continue
-            low = high = None
-            low_open = high_open = False
-            for m in field.metadata:
-                if isinstance(m, annotated_types.Ge):
-                    low = m.ge
-                elif isinstance(m, annotated_types.Gt):
-                    low, low_open = m.gt, True
-                elif isinstance(m, annotated_types.Le):
-                    high = m.le
-                elif isinstance(m, annotated_types.Lt):
-                    high, high_open = m.lt, True
             choices = tuple(str(c) for c in typing.get_args(ann)) if typing.get_origin(ann) is typing.Literal else ()
-            text = field.description or f"AgentConfig {key}"
-            out[key] = describe(f"{text}; applied at configure", defaults.get(key), low, high, low_open,
-                                high_open, choices)
+            text = field.description or f"{root} {key}"
+            out[key] = describe(f"{text}{note}", defaults.get(key), *field_bounds(field), choices)
 
-    walk(AgentConfig, "")
+    walk(model, "")
     return out

@@ -9,92 +9,100 @@ None or an empty list keep dynamic typing.
 """
 from __future__ import annotations
 
-from dataclasses import MISSING, dataclass, field, fields
-from typing import Any
+import math
+from typing import Annotated, Any, Literal
 
-from gear_seg_ros.config import AgentConfig
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from gear_seg_ros.config import AgentConfig, friendly_errors
 from gear_seg_ros.errors import ConfigError
 from gear_seg_ros.reason.base import MODES
 
 POLICIES = ("on_request", "continuous")
 QOS_RELIABILITY = ("best_effort", "reliable")
+_Metres = Annotated[float, Field(ge=-1000.0, le=1000.0, allow_inf_nan=False)]
+_QuaternionPart = Annotated[float, Field(ge=-1000.0, le=1000.0, allow_inf_nan=False)]
 
 
-@dataclass
-class NodeParams:
-    policy: str = "on_request"
-    default_mode: str = "reasoning"
-    image_qos: str = "best_effort"
-    image_qos_depth: int = 5
-    use_compressed: bool = False
-    use_depth: bool = False
-    sync_tolerance_s: float = 0.05
-    frame_buffer: int = 4
-    auto_start: bool = True
-    enable: bool = True
-    publish_debug_image: bool = True
-    request_timeout_s: float = 60.0
+class NodeParams(BaseModel):
+    """The node's own parameters (not part of AgentConfig); descriptions and bounds are what `ros2 param describe`
+    shows."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    policy: Literal[POLICIES] = Field(
+        "on_request", description="on_request: perceive the newest frame when an instruction arrives; continuous: "
+                                  "perceive whenever idle")
+    default_mode: Literal[MODES] = Field(
+        "reasoning", description="selection mode for requests that leave it empty (reasoning | referring)")
+    image_qos: Literal[QOS_RELIABILITY] = Field(
+        "best_effort", description="reliability of the image/depth/camera_info subscriptions: best_effort (sensor "
+                                   "data) | reliable")
+    image_qos_depth: int = Field(5, ge=1, le=1000, description="history depth of those subscriptions")
+    use_compressed: bool = Field(False, description="subscribe image/compressed (jpeg/png) instead of image")
+    use_depth: bool = Field(False, description="subscribe depth (16UC1 mm / 32FC1 m, registered to the colour "
+                                               "image) + camera_info")
+    sync_tolerance_s: float = Field(0.05, ge=0.0, le=60.0,
+                                    description="max |stamp(depth) - stamp(image)| for a depth frame to be used")
+    frame_buffer: int = Field(4, ge=1, le=1000, description="recent frames kept for requests that name a "
+                                                            "frame_stamp")
+    auto_start: bool = Field(True, description="configure + activate at start-up; false = wait for a lifecycle "
+                                               "manager")
+    enable: bool = Field(True, description="false: ignore frames and answer requests with success=false (toggle "
+                                           "with ~/enable)")
+    publish_debug_image: bool = Field(True, description="publish ~/debug_image (overlay of the selected masks)")
+    request_timeout_s: float = Field(60.0, gt=0.0, le=86400.0, description="default wait for service / action "
+                                     "answers, seconds (a request's timeout_s overrides it)")
     # cameras (README "Cameras"): compressed / unregistered depth, 16-bit colour scaling
-    use_compressed_depth: bool = False
-    depth_registered: bool = True
-    depth_to_color_translation: list = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    depth_to_color_rotation: list = field(default_factory=lambda: [0.0, 0.0, 0.0, 1.0])
-    color_16bit_max: float = 65535.0
-    max_pending_requests: int = 8
+    use_compressed_depth: bool = Field(
+        False, description="subscribe depth/compressedDepth (image_transport compressedDepth, png or rvl) instead "
+                           "of the raw depth image")
+    depth_registered: bool = Field(
+        True, description="true: depth is registered to the colour image; false: reproject it with "
+                          "depth_camera_info and depth_to_color_* into the colour camera")
+    depth_to_color_translation: list[_Metres] = Field(
+        default_factory=lambda: [0.0, 0.0, 0.0],
+        description="[x, y, z] metres: depth optical frame -> colour optical frame (p_c = R p_d + t)")
+    depth_to_color_rotation: list[_QuaternionPart] = Field(
+        default_factory=lambda: [0.0, 0.0, 0.0, 1.0], description="[x, y, z, w] quaternion of the same transform "
+                                                                  "(normalised when used)")
+    color_16bit_max: float = Field(65535.0, ge=0.0, le=4294967295.0,
+                                   description="full-scale value of 16-bit colour/IR images (mono16, 16UC1, "
+                                               "bayer_*16, rgb16); 0 = each frame's maximum")
+    max_pending_requests: int = Field(8, ge=1, le=1000, description="requests queued beyond this are answered at "
+                                                                    "once with success=false (busy)")
 
-    def validate(self) -> NodeParams:
-        problems = []
-        if self.policy not in POLICIES:
-            problems.append(f"policy={self.policy!r}: use one of {list(POLICIES)}")
-        if self.default_mode not in MODES:
-            problems.append(f"default_mode={self.default_mode!r}: use one of {list(MODES)}")
-        if self.image_qos not in QOS_RELIABILITY:
-            problems.append(f"image_qos={self.image_qos!r}: use one of {list(QOS_RELIABILITY)}")
-        if self.image_qos_depth < 1:
-            problems.append(f"image_qos_depth={self.image_qos_depth}: must be >= 1")
-        if self.frame_buffer < 1:
-            problems.append(f"frame_buffer={self.frame_buffer}: must be >= 1")
-        if self.request_timeout_s <= 0:
-            problems.append(f"request_timeout_s={self.request_timeout_s}: must be > 0 seconds")
-        if self.max_pending_requests < 1:
-            problems.append(f"max_pending_requests={self.max_pending_requests}: must be >= 1")
-        if self.sync_tolerance_s < 0:
-            problems.append(f"sync_tolerance_s={self.sync_tolerance_s}: must be >= 0 seconds")
-        problems += _camera_problems(self)
-        if problems:
-            raise ConfigError("invalid node parameters:\n  " + "\n  ".join(problems))
-        return self
+    @field_validator("depth_to_color_translation", "depth_to_color_rotation")
+    @classmethod
+    def _finite_vector(cls, value: list[float], info: Any) -> list[float]:
+        n = 3 if info.field_name == "depth_to_color_translation" else 4
+        if len(value) != n or not all(math.isfinite(v) for v in value):
+            raise ValueError(f"must be {n} finite numbers")
+        if n == 4 and sum(v * v for v in value) < 1e-12:
+            raise ValueError("is all zeros: the identity is [0.0, 0.0, 0.0, 1.0] (x, y, z, w)")
+        return value
 
-
-def _camera_problems(p: NodeParams) -> list[str]:
-    import math
-
-    problems = []
-    for name, n in (("depth_to_color_translation", 3), ("depth_to_color_rotation", 4)):
-        value = getattr(p, name)
-        if len(value) != n or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in value):
-            problems.append(f"{name}={list(value)!r}: must be {n} finite numbers")
-    rot = p.depth_to_color_rotation
-    numeric = all(isinstance(v, (int, float)) for v in rot)
-    if len(rot) == 4 and numeric and sum(float(v) ** 2 for v in rot) < 1e-12:
-        problems.append("depth_to_color_rotation is all zeros: the identity is [0.0, 0.0, 0.0, 1.0] (x, y, z, w)")
-    if p.color_16bit_max < 0:
-        problems.append(f"color_16bit_max={p.color_16bit_max}: must be >= 0 (0 = each frame's maximum)")
-    return problems
+    @classmethod
+    def parse(cls, values: dict[str, Any]) -> NodeParams:
+        """Validated parameters; raises ConfigError naming every bad key, its value and the accepted range."""
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            raise ConfigError("invalid node parameters:\n" + friendly_errors(exc, cls)) from None
 
 
-NODE_DEFAULTS: dict[str, Any] = {f.name: f.default_factory() if f.default is MISSING else f.default
-                                 for f in fields(NodeParams)}
+NODE_DEFAULTS: dict[str, Any] = NodeParams().model_dump()
 AGENT_DEFAULTS: dict[str, Any] = AgentConfig().flatten()
 
 
 def declare(node: Any) -> None:
     """Declares every node and agent parameter on an rclpy node (overrides from YAML / -p apply)."""
-    from gear_seg_ros.ros.param_docs import agent_docs
+    from gear_seg_ros.ros.param_docs import agent_docs, node_docs
 
     _coerce_overrides(node)
+    docs = node_docs()
     for name, default in NODE_DEFAULTS.items():
-        _declare(node, name, default, _node_doc(name))
+        _declare(node, name, default, docs[name])
     docs = agent_docs()
     for name, default in AGENT_DEFAULTS.items():
         _declare(node, name, default, docs[name])
@@ -172,8 +180,8 @@ def read(node: Any) -> tuple[NodeParams, AgentConfig]:
     bad = [f"{n}={v!r}: expected {type(NODE_DEFAULTS[n]).__name__}" for n, v in values.items() if not _fits(v, n)]
     if bad:
         raise ConfigError("invalid node parameters:\n  " + "\n  ".join(bad))
-    node_params = NodeParams(**{n: float(v) if isinstance(NODE_DEFAULTS[n], float) else v
-                                for n, v in values.items()}).validate()
+    node_params = NodeParams.parse({n: float(v) if isinstance(NODE_DEFAULTS[n], float) else v
+                                    for n, v in values.items()})
     flat = {}
     for name in AGENT_DEFAULTS:
         value = node.get_parameter(name).value
@@ -189,42 +197,3 @@ def _fits(value: Any, name: str) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     return isinstance(value, want)
 
-
-_DOCS = {
-    "policy": "on_request: perceive the newest frame when an instruction arrives; continuous: perceive whenever idle",
-    "default_mode": "selection mode for requests that leave it empty (reasoning | referring)",
-    "image_qos": "reliability of the image/depth/camera_info subscriptions: best_effort (sensor data) | reliable",
-    "image_qos_depth": "history depth of those subscriptions",
-    "use_compressed": "subscribe image/compressed (jpeg/png) instead of image",
-    "use_depth": "subscribe depth (16UC1 mm / 32FC1 m, registered to the colour image) + camera_info",
-    "sync_tolerance_s": "max |stamp(depth) - stamp(image)| for a depth frame to be used",
-    "frame_buffer": "recent frames kept for requests that name a frame_stamp",
-    "auto_start": "configure + activate at start-up; false = wait for a lifecycle manager",
-    "enable": "false: ignore frames and answer requests with success=false (toggle with ~/enable)",
-    "publish_debug_image": "publish ~/debug_image (overlay of the selected masks)",
-    "request_timeout_s": "default wait for service / action answers (a request's timeout_s overrides it)",
-    "use_compressed_depth": "subscribe depth/compressedDepth (image_transport compressedDepth, png or rvl) "
-                            "instead of the raw depth image",
-    "depth_registered": "true: depth is registered to the colour image; false: reproject it with "
-                        "depth_camera_info and depth_to_color_* into the colour camera",
-    "depth_to_color_translation": "[x, y, z] metres: depth optical frame -> colour optical frame (p_c = R p_d + t)",
-    "depth_to_color_rotation": "[x, y, z, w] quaternion of the same transform",
-    "color_16bit_max": "full-scale value of 16-bit colour/IR images (mono16, 16UC1, bayer_*16, rgb16); "
-                       "0 = each frame's maximum",
-    "max_pending_requests": "requests queued beyond this are answered at once with success=false (busy)",
-}
-
-
-_NODE_BOUNDS: dict[str, tuple] = {  # (low, high, low_open, high_open)
-    "image_qos_depth": (1, None, False, False), "frame_buffer": (1, None, False, False),
-    "request_timeout_s": (0.0, None, True, False), "sync_tolerance_s": (0.0, None, False, False),
-}
-_NODE_CHOICES = {"policy": POLICIES, "default_mode": tuple(MODES), "image_qos": QOS_RELIABILITY}
-
-
-def _node_doc(name: str) -> Any:
-    from gear_seg_ros.ros.param_docs import describe
-
-    low, high, low_open, high_open = _NODE_BOUNDS.get(name, (None, None, False, False))
-    return describe(_DOCS.get(name, name), NODE_DEFAULTS[name], low, high, low_open, high_open,
-                    tuple(_NODE_CHOICES.get(name, ())))

@@ -16,10 +16,6 @@ from gear_seg_ros.config import ClassicalSegmenterConfig
 from gear_seg_ros.segment.base import Segmenter
 from gear_seg_ros.types import MaskProposal, mask_box
 
-_HIST_BINS = 12  # per Lab channel
-_IOU_SIDE = 160  # masks are compared with each other at this longest side
-_MIN_MERGE_SHARE = 0.15  # a merge that adds less than this share of the result is a near-duplicate: not recorded
-
 
 class ClassicalSegmenter(Segmenter):
     name = "classical"
@@ -40,18 +36,18 @@ class ClassicalSegmenter(Segmenter):
         contrast: list[float] = []
         for scale in cfg.felzenszwalb_scales:
             labels = felzenszwalb(small, scale=scale, sigma=cfg.sigma, min_size=max(4, min_area // 4))
-            for mask, edge in _hierarchy(labels, lab, min_area, max_area):
+            for mask, edge in _hierarchy(labels, lab, min_area, max_area, cfg.hist_bins, cfg.min_merge_share):
                 masks.append(mask)
                 contrast.append(edge)
         if not masks:
             return []
         # Rank by outline contrast first (cheap, already known); only the best few get the costlier shape checks.
-        order = np.argsort(-np.asarray(contrast), kind="stable")[: 3 * cfg.max_proposals]
-        masks = [_fill_small_holes(masks[i]) for i in order]
+        order = np.argsort(-np.asarray(contrast), kind="stable")[: cfg.rank_pool * cfg.max_proposals]
+        masks = [_fill_small_holes(masks[i], cfg.hole_fill_fraction) for i in order]
         solidity = np.array([_solidity(m) for m in masks])
-        edge_score = 1.0 - np.exp(-np.asarray(contrast)[order] / 15.0)
+        edge_score = 1.0 - np.exp(-np.asarray(contrast)[order] / cfg.edge_contrast_scale)
         scores = edge_score * solidity
-        keep, stability = _dedupe(masks, scores, cfg.duplicate_iou, cfg.max_proposals)
+        keep, stability = _dedupe(masks, scores, cfg.duplicate_iou, cfg.max_proposals, cfg.iou_side)
         return [MaskProposal(mask=_upsample(masks[i], height, width), score=float(scores[i]),
                              stability=float(stability[i])) for i in keep]
 
@@ -65,14 +61,15 @@ def _resize_longest(image: np.ndarray, side: int) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
-def _hierarchy(labels: np.ndarray, lab: np.ndarray, min_area: int, max_area: int) -> list[tuple[np.ndarray, float]]:
+def _hierarchy(labels: np.ndarray, lab: np.ndarray, min_area: int, max_area: int, hist_bins: int,
+               min_merge_share: float) -> list[tuple[np.ndarray, float]]:
     """(mask, outline contrast) for the base regions and every merge of the greedy grouping whose area is in range.
     Outline contrast = mean Lab distance across the region's outline, tracked per shared border so that no
     mask has to be rasterised during the grouping."""
     n = int(labels.max()) + 1
     flat = labels.ravel()
     size = np.bincount(flat, minlength=n).astype(np.float64)
-    hist = _colour_histograms(flat, lab, n) / size[:, None]
+    hist = _colour_histograms(flat, lab, n, hist_bins) / size[:, None]
     rows, cols = np.indices(labels.shape)
     box = np.stack([_group_min(flat, cols, n), _group_min(flat, rows, n),
                     -_group_min(flat, -cols, n) + 1, -_group_min(flat, -rows, n) + 1], axis=1)
@@ -120,7 +117,7 @@ def _hierarchy(labels: np.ndarray, lab: np.ndarray, min_area: int, max_area: int
         for c, value in joined.items():
             neighbours[c][new] = value
             heapq.heappush(heap, (-similarity(c, new), c, new))
-        if min_area <= merged <= max_area and min(sa, sb) >= _MIN_MERGE_SHARE * merged:
+        if min_area <= merged <= max_area and min(sa, sb) >= min_merge_share * merged:
             kept.append((members[new], _mean(outline[new])))
         new += 1
 
@@ -132,12 +129,12 @@ def _hierarchy(labels: np.ndarray, lab: np.ndarray, min_area: int, max_area: int
     return out
 
 
-def _colour_histograms(flat: np.ndarray, lab: np.ndarray, n: int) -> np.ndarray:
+def _colour_histograms(flat: np.ndarray, lab: np.ndarray, n: int, bins_per_channel: int) -> np.ndarray:
     lo = np.array([0.0, -80.0, -80.0])
     span = np.array([100.0, 160.0, 160.0])
-    bins = np.clip(((lab.reshape(-1, 3) - lo) / span * _HIST_BINS).astype(int), 0, _HIST_BINS - 1)
-    per_channel = [np.bincount(flat * _HIST_BINS + bins[:, c], minlength=n * _HIST_BINS).reshape(n, _HIST_BINS)
-                   for c in range(3)]
+    k = bins_per_channel
+    bins = np.clip(((lab.reshape(-1, 3) - lo) / span * k).astype(int), 0, k - 1)
+    per_channel = [np.bincount(flat * k + bins[:, c], minlength=n * k).reshape(n, k) for c in range(3)]
     return np.concatenate(per_channel, axis=1) / 3.0  # each region's histogram sums to 1 after / size
 
 
@@ -171,13 +168,13 @@ def _mean(length_and_sum: list[float]) -> float:
     return total / length if length > 0 else 0.0
 
 
-def _fill_small_holes(mask: np.ndarray) -> np.ndarray:
+def _fill_small_holes(mask: np.ndarray, max_fraction: float) -> np.ndarray:
     """Fill holes that are small next to the region (print on a box, a highlight on fruit), not large ones,
     which are usually other objects lying inside."""
     x0, y0, x1, y1 = mask_box(mask)
     outside = np.pad(~mask[y0:y1, x0:x1], 1, constant_values=True).astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(outside, connectivity=4)
-    small = [i for i in range(1, n) if i != labels[0, 0] and stats[i, cv2.CC_STAT_AREA] <= 0.3 * mask.sum()]
+    small = [i for i in range(1, n) if i != labels[0, 0] and stats[i, cv2.CC_STAT_AREA] <= max_fraction * mask.sum()]
     if not small:
         return mask
     filled = mask.copy()
@@ -193,11 +190,11 @@ def _solidity(mask: np.ndarray) -> float:
     return float(min(1.0, mask.sum() / max(hull_area, 1.0)))
 
 
-def _dedupe(masks: list[np.ndarray], scores: np.ndarray, iou_thresh: float, max_count: int
+def _dedupe(masks: list[np.ndarray], scores: np.ndarray, iou_thresh: float, max_count: int, side: int
             ) -> tuple[list[int], np.ndarray]:
     """Greedy: keep the best-scored of near-duplicates. Stability = the best IoU any other candidate (another
     scale or grouping level) reaches with the mask: a region found again and again is a stable one."""
-    small = np.stack([_resize_longest(m.astype(np.uint8), _IOU_SIDE).ravel() for m in masks]).astype(np.float32)
+    small = np.stack([_resize_longest(m.astype(np.uint8), side).ravel() for m in masks]).astype(np.float32)
     inter = small @ small.T
     areas = np.diag(inter).copy()
     iou = inter / np.maximum(areas[:, None] + areas[None, :] - inter, 1.0)

@@ -2,9 +2,10 @@
 import os
 
 import pytest
+import yaml
 from ros_env import REPO
 
-from gear_seg_ros.config import AgentConfig
+from gear_seg_ros.config import AgentConfig, ros_parameters
 from gear_seg_ros.errors import ConfigError
 from gear_seg_ros.ros.params import AGENT_DEFAULTS, NODE_DEFAULTS, read
 
@@ -100,6 +101,9 @@ def test_a_plain_agent_config_works_as_params_file(tmp_path):
     args = ros_params_args(["gear_seg_agent", "--ros-args", "--params-file", str(REPO / "config" / "cpu.yaml")])
     rewritten = args[-1]
     assert rewritten != str(REPO / "config" / "cpu.yaml")
+    with open(rewritten, encoding="utf-8") as f:  # the one conversion the launch file uses as well
+        plain = yaml.safe_load((REPO / "config" / "cpu.yaml").read_text())
+        assert yaml.safe_load(f) == {"/**": {"ros__parameters": ros_parameters(plain, REPO / "config" / "cpu.yaml")}}
     context = rclpy.Context()
     rclpy.init(args=args, context=context)  # raises if rcl cannot parse the file
     remove_temp_params()  # what main() does once rclpy.init has parsed it: no file left behind
@@ -128,3 +132,25 @@ def test_camera_parameters(make_node):
     with pytest.raises(ConfigError, match=r"(?s)depth_to_color_translation=\[0.05, 0.0\]: must be 3 finite numbers"
                                           r".*identity is \[0.0, 0.0, 0.0, 1.0\].*color_16bit_max=-1.0"):
         read(node)
+
+
+def test_descriptors_carry_the_schema_description_and_range(make_node):
+    """`ros2 param describe` shows the schema's own text and bounds: nothing is written a second time."""
+    from rclpy.parameter import Parameter
+
+    from gear_seg_ros.config import ClassicalSegmenterConfig, Sam2SegmenterConfig
+    from gear_seg_ros.ros.params import NodeParams
+
+    node = make_node()
+    iou, edge, frames = node.describe_parameters(["segmenter.sam2.pred_iou_thresh",
+                                                  "segmenter.classical.edge_contrast_scale", "frame_buffer"])
+    assert iou.description.startswith(Sam2SegmenterConfig.model_fields["pred_iou_thresh"].description)
+    assert "range: >= 0 and <= 1" in iou.description
+    assert [(r.from_value, r.to_value) for r in iou.floating_point_range] == [(0.0, 1.0)]
+    assert edge.description.startswith(ClassicalSegmenterConfig.model_fields["edge_contrast_scale"].description)
+    assert [(r.from_value, r.to_value) for r in edge.floating_point_range] == [(0.0, 1000.0)]  # gt 0: "> 0" in text
+    assert "range: > 0 and <= 1000" in edge.description
+    assert frames.description.startswith(NodeParams.model_fields["frame_buffer"].description)
+    assert [(r.from_value, r.to_value) for r in frames.integer_range] == [(1, 1000)]
+    assert not node.set_parameters([Parameter("segmenter.sam2.pred_iou_thresh", value=1.5)])[0].successful
+    assert node.set_parameters([Parameter("segmenter.sam2.pred_iou_thresh", value=0.5)])[0].successful
