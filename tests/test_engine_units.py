@@ -161,3 +161,25 @@ def test_worker_store_record_passes_a_failed_build_through_and_writes_a_good_one
     broken = {**record.model_dump(), "masks": "not a list"}
     outcome = store_record(tmp_path, Built("c.jpg", broken))
     assert outcome.questions == 0 and outcome.error.startswith("record not written")
+
+
+def test_resume_accepts_a_manifest_written_before_a_key_existed(tmp_path):
+    import json
+
+    from gear_seg_ros.config import AgentConfig
+    from gear_seg_ros.engine.options import EngineOptions
+    from gear_seg_ros.engine.runner import MANIFEST, check_manifest
+    from gear_seg_ros.errors import ConfigError
+
+    config, opts = AgentConfig(), EngineOptions()
+    check_manifest(tmp_path, tmp_path, config, opts)
+    stored = json.loads((tmp_path / MANIFEST).read_text())
+    del stored["config"]["describer"]["attributes"]["tiny_below"]  # a key added to the schema after this run
+    del stored["options"][next(iter(stored["options"]))]
+    (tmp_path / MANIFEST).write_text(json.dumps(stored))
+    check_manifest(tmp_path, tmp_path, config, opts)  # same settings: resumes
+
+    stored["config"]["describer"]["attributes"]["small_below"] = 0.5
+    (tmp_path / MANIFEST).write_text(json.dumps(stored))
+    with pytest.raises(ConfigError, match="describer.attributes.small_below"):
+        check_manifest(tmp_path, tmp_path, config, opts)

@@ -82,8 +82,12 @@ def check_manifest(out: Path, images_dir: Path, config: AgentConfig, opts: Engin
     current = {"options": opts.to_dict(), "config": config.model_dump(), "images_dir": str(Path(images_dir).resolve())}
     if path.is_file():
         stored = json.loads(path.read_text(encoding="utf-8"))
-        diffs = [k for k in opts.to_dict() if stored.get("options", {}).get(k) != opts.to_dict()[k]]
-        old, new = _comparable(stored.get("config", {})), _comparable(current["config"])
+        # A key the stored manifest lacks was added to the schema later: it compares as its default, so a folder
+        # written by an older version resumes when the settings it had are unchanged.
+        stored_opts = {**EngineOptions().to_dict(), **stored.get("options", {})}
+        diffs = [k for k in opts.to_dict() if stored_opts.get(k) != opts.to_dict()[k]]
+        old = {**_comparable(AgentConfig().model_dump()), **_comparable(stored.get("config", {}))}
+        new = _comparable(current["config"])
         diffs += [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
         if diffs:
             raise ConfigError(f"{out} holds records made with other settings ({', '.join(diffs[:6])}); resume with "
