@@ -72,11 +72,11 @@ def test_runtime_640x480(arc2017):
     assert time.perf_counter() - start < 10.0
 
 
-def test_tuning_fields_are_applied(arc, proposals):
+def test_tuning_fields_are_applied(arc2017, proposals):
     """The former module constants are config fields: changing one changes the proposals, the defaults do not."""
-    softer = ClassicalSegmenter(ClassicalSegmenterConfig(edge_contrast_scale=60.0)).segment(arc["rgb"])
+    softer = ClassicalSegmenter(ClassicalSegmenterConfig(edge_contrast_scale=60.0)).segment(arc2017["rgb"])
     assert max(p.score for p in softer) < max(p.score for p in proposals)  # score = (1 - exp(-c / scale)) x solidity
-    few = ClassicalSegmenter(ClassicalSegmenterConfig(rank_pool=1, max_proposals=10)).segment(arc["rgb"])
+    few = ClassicalSegmenter(ClassicalSegmenterConfig(rank_pool=1, max_proposals=10)).segment(arc2017["rgb"])
     assert len(few) <= 10
-    coarse = ClassicalSegmenter(ClassicalSegmenterConfig(hist_bins=2)).segment(arc["rgb"])
+    coarse = ClassicalSegmenter(ClassicalSegmenterConfig(hist_bins=2)).segment(arc2017["rgb"])
     assert [p.score for p in coarse] != [p.score for p in proposals]  # another grouping hierarchy

@@ -58,8 +58,7 @@ def test_every_numeric_field_has_a_description_and_both_bounds():
 
 
 def test_node_keys_are_documented_from_the_node_schema():
-    from gear_seg_ros.ros.param_docs import node_docs
-    from gear_seg_ros.ros.params import NODE_DEFAULTS, NodeParams
+    from gear_seg_ros.ros.params import NODE_DEFAULTS, NodeParams, node_docs
 
     docs = node_docs()
     assert set(docs) == set(NODE_DEFAULTS)

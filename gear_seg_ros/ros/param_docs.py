@@ -47,13 +47,6 @@ def agent_docs() -> dict[str, ParamDoc]:
     return model_docs(AgentConfig, AgentConfig().flatten(), "; applied at configure")
 
 
-def node_docs() -> dict[str, ParamDoc]:
-    """The node's own parameters (ros/params.py NodeParams) -> ParamDoc."""
-    from gear_seg_ros.ros.params import NODE_DEFAULTS, NodeParams
-
-    return model_docs(NodeParams, NODE_DEFAULTS)
-
-
 def field_bounds(field: FieldInfo) -> tuple[float | None, float | None, bool, bool]:
     """(low, high, low_open, high_open) of a pydantic field; for a list, those of its items."""
     metadata = list(field.metadata)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from gear_seg_ros.config import AgentConfig, friendly_errors
 from gear_seg_ros.errors import ConfigError
 from gear_seg_ros.reason.base import MODES
+from gear_seg_ros.ros.param_docs import ParamDoc, agent_docs, model_docs
 
 POLICIES = ("on_request", "continuous")
 QOS_RELIABILITY = ("best_effort", "reliable")
@@ -95,10 +96,13 @@ NODE_DEFAULTS: dict[str, Any] = NodeParams().model_dump()
 AGENT_DEFAULTS: dict[str, Any] = AgentConfig().flatten()
 
 
+def node_docs() -> dict[str, ParamDoc]:
+    """The node's own parameters (NodeParams) -> ParamDoc."""
+    return model_docs(NodeParams, NODE_DEFAULTS)
+
+
 def declare(node: Any) -> None:
     """Declares every node and agent parameter on an rclpy node (overrides from YAML / -p apply)."""
-    from gear_seg_ros.ros.param_docs import agent_docs, node_docs
-
     _coerce_overrides(node)
     docs = node_docs()
     for name, default in NODE_DEFAULTS.items():
