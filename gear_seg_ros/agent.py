@@ -35,7 +35,7 @@ class GearSegAgent:
 
     def __init__(self, config: AgentConfig | None = None, *, segmenter=None, describer=None, reasoner=None):
         self.config = config or AgentConfig()
-        self.cache = FrameCache(self.config.cache.max_entries, self.config.cache.max_bytes)
+        self._cache = FrameCache(self.config.cache.max_entries, self.config.cache.max_bytes)
         self._segmenter, self._describer, self._reasoner = segmenter, describer, reasoner
         self._perceive_lock = threading.Lock()
         self._reason_lock = threading.Lock()
@@ -84,7 +84,28 @@ class GearSegAgent:
 
     # ---- perception --------------------------------------------------------------------------------------------
     def has_frame(self, frame_id: str) -> bool:
-        return frame_id in self.cache
+        return frame_id in self._cache
+
+    def get_perception(self, frame_id: str) -> Perception | None:
+        """The frame's cached Perception, or None when it was never perceived (or was evicted)."""
+        return self._cache.get(frame_id)
+
+    def add_perception(self, perception: Perception) -> None:
+        """Caches a Perception made elsewhere (read from disk, another run) under its frame_id, for query()."""
+        if not isinstance(perception, Perception):
+            raise TypeError(f"add_perception takes a Perception, got {type(perception).__name__}")
+        if not perception.frame_id:
+            raise GearSegError("the perception has no frame_id; set one (queries name the frame by it)")
+        if len(perception.descriptions) != len(perception.masks):
+            raise GearSegError(f"perception {perception.frame_id!r} has {len(perception.descriptions)} "
+                               f"descriptions for {len(perception.masks)} masks; give one description per mask")
+        self._cache.put(perception.frame_id, perception)
+
+    def cache_stats(self) -> dict[str, int]:
+        """entries, max_entries, bytes, max_bytes, hits, misses of the frame cache (for diagnostics)."""
+        c = self._cache
+        return {"entries": len(c), "max_entries": c.max_entries, "bytes": c.nbytes, "max_bytes": c.max_bytes,
+                "hits": c.hits, "misses": c.misses}
 
     def perceive(self, image: np.ndarray, frame_id: str | None = None, progress: Progress = None) -> Perception:
         return self.ensure_perceived(image, frame_id, progress)[0]
@@ -94,15 +115,15 @@ class GearSegAgent:
         """Returns (perception, computed): computed is False when the frame came from the cache."""
         image = validate_image(image, self.config.limits.max_image_side)
         frame_id = frame_id or content_frame_id(image)
-        cached = self.cache.get(frame_id)
+        cached = self._cache.get(frame_id)
         if cached is not None:
             return cached, False
         with self._perceive_lock:
-            cached = self.cache.get(frame_id)  # another thread may have finished it meanwhile
+            cached = self._cache.get(frame_id)  # another thread may have finished it meanwhile
             if cached is not None:
                 return cached, False
             perception = self._compute(image, frame_id, progress)
-            self.cache.put(frame_id, perception)
+            self._cache.put(frame_id, perception)
             return perception, True
 
     def _compute(self, image: np.ndarray, frame_id: str, progress: Progress) -> Perception:
@@ -138,10 +159,11 @@ class GearSegAgent:
         return instruction.strip()
 
     def query(self, frame_id: str, instruction: str, mode: str = "reasoning", progress: Progress = None,
-              fresh: bool = False) -> QueryResult:
-        """Answers `instruction` on a perceived frame. `fresh` marks a frame perceived for this very request."""
+              fresh: bool = False, seed: int | None = None) -> QueryResult:
+        """Answers `instruction` on a perceived frame. `fresh` marks a frame perceived for this very request;
+        `seed` is the LLM's sampling seed for this query (None = the reasoner's configured seed)."""
         instruction = self.check_instruction(instruction, mode)
-        perception = self.cache.get(frame_id)
+        perception = self._cache.get(frame_id)
         if perception is None:
             raise UnknownFrameError(f"frame {frame_id!r} has not been perceived (or was evicted from the cache); "
                                     f"call perceive() with its image first")
@@ -149,7 +171,8 @@ class GearSegAgent:
         t0 = time.perf_counter()
         try:
             with self._reason_lock:
-                selection = self.reasoner.select(perception, instruction, mode)
+                kwargs = {} if seed is None else {"seed": seed}
+                selection = self.reasoner.select(perception, instruction, mode, **kwargs)
         except GearSegError as exc:
             selection = Selection(ids=[], message=str(exc))
         except Exception as exc:  # a model runtime failure must not take the caller down

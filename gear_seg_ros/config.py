@@ -159,6 +159,8 @@ class OpenAIVlmDescriberConfig(_Section):
     temperature: float = Field(0.2, ge=0.0, le=10.0, description="sampling temperature")
     max_tokens: int = Field(160, ge=8, le=10**6, description="longest description, tokens")
     timeout_s: float = Field(60.0, gt=0.0, le=86400.0, description="per request, seconds")
+    connect_timeout_s: float = Field(5.0, gt=0.0, le=3600.0, description="seconds to open the TCP connection to the server")
+    retries: int = Field(2, ge=0, le=100, description="for refused connections and HTTP 429 / 502-504, with back-off")
     crop_min_side: int = Field(48, ge=1, le=100000, description="focal crop at least this many pixels a side")
     crop_scale: float = Field(3.0, ge=1.0, le=100.0, description="focal crop = the mask's box enlarged this many times")
     concurrency: int = Field(8, ge=1, le=1024, description="requests in flight (the server batches them)")
@@ -173,7 +175,7 @@ class DamServerDescriberConfig(_Section):
     temperature: float = Field(0.2, ge=0.0, le=10.0, description="sent, but dam_server.py uses its own --temperature")
     timeout_s: float = Field(120.0, gt=0.0, le=86400.0, description="per request, queueing at the server included")
     connect_timeout_s: float = Field(5.0, gt=0.0, le=3600.0, description="seconds to open the TCP connection to the server")
-    retries: int = Field(2, ge=0, le=100, description="for refused connections and HTTP 502-504, with back-off")
+    retries: int = Field(2, ge=0, le=100, description="for refused connections and HTTP 429 / 502-504, with back-off")
     concurrency: int = Field(4, ge=1, le=1024, description="requests in flight")
     max_side: int = Field(0, ge=0, le=100000, description="downscale the image sent to this longest side; 0 = full size")
 
@@ -209,6 +211,11 @@ class OpenAIReasonerConfig(_Section):
         "json_schema", description="json_schema: OpenAI, vLLM, llama-server; json_object (+schema): llama-cpp-python's "
                                    "server")
     timeout_s: float = Field(60.0, gt=0.0, le=86400.0, description="per request, seconds")
+    connect_timeout_s: float = Field(5.0, gt=0.0, le=3600.0, description="seconds to open the TCP connection to the server")
+    http_retries: int = Field(2, ge=0, le=100, description="for refused connections and HTTP 429 / 502-504, with "
+                                                           "back-off (reasoner.retries re-asks after an invalid answer)")
+    seed: int = Field(0, ge=-1, le=2**32 - 1,
+                      description="sampling seed sent with each request (the engine sends one per call)")
     temperature: float = Field(0.0, ge=0.0, le=10.0, description="sampling temperature (0 = greedy)")
     max_tokens: int = Field(256, ge=16, le=10**6, description="longest answer, tokens")
     thinking: bool = Field(False, description="let a reasoning model think before answering")

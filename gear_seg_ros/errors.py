@@ -25,9 +25,5 @@ class BackendUnavailableError(GearSegError):
     """A backend's Python package is not installed (e.g. `sam2` on a CPU machine)."""
 
 
-class ReasonerOutputError(GearSegError):
-    """The LLM answered with something that fails the answer schema, even after a retry."""
-
-
 class UnknownFrameError(GearSegError):
     pass

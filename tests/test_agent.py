@@ -99,7 +99,7 @@ class NonsenseLLM(LLMReasoner):
         super().__init__(max_targets=6, retries=1)
         self.answers, self.calls = list(answers), 0
 
-    def complete(self, messages, schema):
+    def complete(self, messages, schema, *, seed=None):
         self.calls += 1
         return self.answers.pop(0)
 
@@ -127,3 +127,45 @@ def test_missing_model_file_names_the_fetch_command(tmp_path):
                                               "llama_cpp": {"model_path": str(tmp_path / "qwen.gguf")}}})
     with pytest.raises(ModelNotFoundError, match=r"qwen.gguf.*models/fetch.py"):
         _ = GearSegAgent(cfg).reasoner
+
+
+class SeedRecordingLLM(LLMReasoner):
+    """Records the seed of each call (the agent must pass a query's seed through to the LLM)."""
+
+    def __init__(self):
+        super().__init__(max_targets=6, retries=0)
+        self.seeds = []
+
+    def complete(self, messages, schema, *, seed=None):
+        self.seeds.append(seed)
+        return '{"explanation": "x", "mask_ids": [1], "confidence": 7}'
+
+
+def test_perception_api_round_trips_and_query_forwards_the_seed():
+    from gear_seg_ros.types import MaskProposal, Perception
+
+    masks = [MaskProposal(np.eye(8, dtype=bool)), MaskProposal(np.ones((8, 8), bool))]
+    p = Perception("stored-1", (8, 8), masks, ["a diagonal line", "everything"], scene="a test")
+    llm = SeedRecordingLLM()
+    agent = GearSegAgent(AgentConfig(), reasoner=llm)
+    assert agent.get_perception("stored-1") is None and not agent.has_frame("stored-1")
+    agent.add_perception(p)
+    assert agent.get_perception("stored-1") is p and agent.has_frame("stored-1")
+    assert agent.cache_stats()["entries"] == 1 and agent.cache_stats()["bytes"] == p.nbytes
+    result = agent.query("stored-1", "everything", "referring", seed=42)
+    agent.query("stored-1", "everything", "referring")
+    assert result.success and result.ids == [1] and result.union_mask.all()
+    assert llm.seeds == [42, None]
+
+
+def test_add_perception_rejects_what_query_could_not_use():
+    from gear_seg_ros.errors import GearSegError
+    from gear_seg_ros.types import MaskProposal, Perception
+
+    agent = GearSegAgent(AgentConfig())
+    with pytest.raises(GearSegError, match="no frame_id"):
+        agent.add_perception(Perception("", (4, 4), [], [], scene=""))
+    with pytest.raises(GearSegError, match="1 descriptions for 2 masks"):
+        agent.add_perception(Perception("f", (4, 4), [MaskProposal(np.ones((4, 4), bool))] * 2, ["x"], scene=""))
+    with pytest.raises(TypeError, match="takes a Perception"):
+        agent.add_perception({"frame_id": "f"})

@@ -121,3 +121,30 @@ def test_two_invalid_answers_give_an_empty_selection_with_the_reason(scripted):
 def test_unreachable_endpoint_names_the_url():
     with pytest.raises(EndpointError, match=r"cannot reach the LLM endpoint http://127.0.0.1:\d+/v1"):
         reasoner(free_port()).select(perception(), "the green box", "referring")
+
+
+def test_the_seed_is_sent_in_the_request_body(scripted):
+    """Per-call seeds (the engine's) and the configured one reach the server: reproducible sampling there."""
+    answer = '{"explanation": "green", "mask_ids": [1], "confidence": 8}'
+    ScriptedEndpoint.answers = [answer, answer, "{}"]
+    r = reasoner(scripted.server_port)
+    r.cfg.seed = 5
+    r.select(perception(), "the green box", "referring")  # no per-call seed: the configured one
+    r.select(perception(), "the green box", "referring", seed=1234)
+    r.complete([{"role": "user", "content": "x"}], {"type": "object"}, seed=77)
+    assert [body["seed"] for body in ScriptedEndpoint.requests] == [5, 1234, 77]
+
+
+def test_an_answer_without_choices_is_an_error_not_the_answer(scripted):
+    class NoChoices(ScriptedEndpoint):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            payload = json.dumps({"error": {"message": "context length exceeded"}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+    scripted.RequestHandlerClass = NoChoices
+    with pytest.raises(EndpointError, match=r"without choices.*context length exceeded.*reasoner\.openai\.model"):
+        reasoner(scripted.server_port).complete([{"role": "user", "content": "x"}], {"type": "object"})

@@ -88,3 +88,36 @@ def test_describer_benchmark_runs_batched_and_one_by_one(endpoint, arc2017):
     assert report["batch_key"] == "concurrency" and report["masks"] == 6
     assert report["runs"]["batched"]["batch"] == 8 and report["runs"]["one_by_one"]["batch"] == 1
     assert len(VisionEndpoint.seen) == 2 * 6 + 6  # perceive (describes once) + the two timed runs
+
+
+def test_503_is_retried_and_an_answer_without_choices_is_an_error(arc2017):
+    answers = [(503, {"error": "loading"}), (200, {"choices": [{"message": {"content": "a  green\nbox"}}]}),
+               (200, {"error": {"message": "image too large"}})]
+
+    class Scripted(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            status, body = answers.pop(0)
+            payload = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Scripted)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    m = np.zeros(arc2017["rgb"].shape[:2], bool)
+    m[:20, :20] = True
+    try:
+        cfg = OpenAIVlmDescriberConfig(base_url=f"http://127.0.0.1:{server.server_port}/v1", retries=1, concurrency=1)
+        describer = OpenAIVlmDescriber(cfg)
+        assert describer.describe(arc2017["rgb"], [MaskProposal(m)]) == ["a green box"]
+        with pytest.raises(VlmEndpointError, match=r"without choices.*image too large.*describer\.openai_vlm\.model"):
+            describer.describe(arc2017["rgb"], [MaskProposal(m)])
+        assert answers == []
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -92,3 +92,36 @@ def test_llm_answer_is_schema_valid_json(smollm):
     data = json.loads(schema_text)
     assert set(data) == {"explanation", "mask_ids", "confidence"}
     assert 1 <= data["confidence"] <= 10
+
+
+def test_seeded_llama_cpp_completions_are_reproducible_and_the_seed_is_used():
+    """temperature > 0, so the answer depends on the sampling seed; each call starts from a reset KV cache."""
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is installed by scripts/setup.sh")
+    from gear_seg_ros.reason.isolated import IsolatedReasoner
+
+    cfg = ReasonerConfig(backend="llama_cpp")
+    cfg.llama_cpp.n_ctx, cfg.llama_cpp.temperature, cfg.llama_cpp.max_tokens = 1024, 1.5, 24
+    reasoner = IsolatedReasoner(cfg)  # the wrapper forwards the seed to the child's llama_cpp reasoner
+    messages = [{"role": "user", "content": "Invent a name for a new kind of fruit."}]
+    schema = {"type": "object", "properties": {"name": {"type": "string", "maxLength": 40}}, "required": ["name"]}
+
+    def run(seed):
+        reasoner.reset()
+        return reasoner.complete(messages, schema, seed=seed)
+
+    try:
+        answers = {seed: run(seed) for seed in (1, 2, 3, 4)}
+        assert run(3) == answers[3] and run(1) == answers[1]
+        assert len(set(answers.values())) > 1, answers  # the seed changes the sample
+        assert run(None) == run(cfg.llama_cpp.seed)  # no seed = the configured one
+    finally:
+        reasoner.close()
+
+
+def test_a_reasoner_without_an_llm_says_it_cannot_complete(embedding):
+    from gear_seg_ros.reason.base import CompletionUnsupportedError
+
+    with pytest.raises(CompletionUnsupportedError, match=r"'embedding' has no LLM.*'llama_cpp' or 'openai'"):
+        embedding.complete([{"role": "user", "content": "x"}], {"type": "object"}, seed=1)
+    embedding.reset()  # nothing to forget: a no-op
+    assert embedding.select(perception(), "the green box", "referring", seed=3).ids[0] == 1

@@ -23,7 +23,7 @@ def run(config: AgentConfig, images: list[np.ndarray], instruction: str, mode: s
             for key, value in result.timings.items():
                 if q == 0 or key in ("reason_s", "total_s"):
                     stages.setdefault(f"{prefix}.{key}" if key in ("reason_s", "total_s") else key, []).append(value)
-        masks.append(len(agent.cache.get(f"bench-{k}").masks))
+        masks.append(len(agent.get_perception(f"bench-{k}").masks))
     summary = {name: {"median_s": float(np.median(v)), "p90_s": float(np.percentile(v, 90)), "n": len(v)}
                for name, v in stages.items()}
     return {

@@ -12,7 +12,6 @@ requests in flight keep it busy back to back; more throughput takes more server 
 from __future__ import annotations
 
 import base64
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import cv2
@@ -20,15 +19,14 @@ import numpy as np
 
 from gear_seg_ros.config import DamServerDescriberConfig
 from gear_seg_ros.describe.base import Describer
-from gear_seg_ros.errors import BackendUnavailableError, GearSegError
 from gear_seg_ros.types import MaskProposal
+from gear_seg_ros.utils.openai_client import ChatClient, EndpointError
 
-RETRY_STATUS = (502, 503, 504)  # a proxy or a server still starting; DAM's own failures answer 500 and are not retried
 START_HINT = ("start DAM's server (`python dam_server.py --model-path models/weights/DAM-3B --port 8010`, or "
               "`docker compose -f docker/compose.yaml up dam`) or fix describer.dam_server.base_url")
 
 
-class DamServerError(GearSegError):
+class DamServerError(EndpointError):
     pass
 
 
@@ -53,18 +51,13 @@ class DamServerDescriber(Describer):
     name = "dam_server"
 
     def __init__(self, cfg: DamServerDescriberConfig) -> None:
-        try:
-            import httpx
-        except ImportError:
-            raise BackendUnavailableError("describer.backend 'dam_server' needs httpx (pip install httpx)") from None
         self.cfg = cfg
-        self.url = cfg.base_url.rstrip("/") + "/chat/completions"
-        self._httpx = httpx
-        timeout = httpx.Timeout(cfg.timeout_s, connect=cfg.connect_timeout_s)
-        limits = httpx.Limits(max_connections=cfg.concurrency, max_keepalive_connections=cfg.concurrency)
-        # transport retries cover refused / reset connections; 502-504 are retried below with a back-off
-        self.client = httpx.Client(timeout=timeout, limits=limits,
-                                   transport=httpx.HTTPTransport(retries=cfg.retries, limits=limits))
+        # DAM's own failures answer 500 and are not retried; refused connections and 429 / 502-504 are
+        self.client = ChatClient(cfg.base_url, what="DAM's server at", config_key="describer.dam_server",
+                                 timeout_s=cfg.timeout_s, connect_timeout_s=cfg.connect_timeout_s,
+                                 retries=cfg.retries, concurrency=cfg.concurrency, hint=START_HINT,
+                                 error=DamServerError)
+        self.url = self.client.url
 
     def request_body(self, image: np.ndarray, proposal: MaskProposal) -> dict:
         content = [{"type": "image_url", "image_url": {"url": rgba_png(image, proposal.mask, self.cfg.max_side)}},
@@ -73,27 +66,7 @@ class DamServerDescriber(Describer):
                 "max_tokens": self.cfg.max_tokens, "temperature": self.cfg.temperature}
 
     def _post(self, body: dict) -> str:
-        httpx = self._httpx
-        for attempt in range(self.cfg.retries + 1):
-            try:
-                response = self.client.post(self.url, json=body)
-            except httpx.TimeoutException:
-                raise DamServerError(f"DAM's server at {self.url} did not answer within {self.cfg.timeout_s} s; "
-                                     "raise describer.dam_server.timeout_s or lower concurrency") from None
-            except httpx.TransportError as exc:
-                raise DamServerError(f"cannot reach DAM's server at {self.url} ({exc}); {START_HINT}") from None
-            if response.status_code in RETRY_STATUS and attempt < self.cfg.retries:
-                time.sleep(0.5 * 2 ** attempt)
-                continue
-            break
-        if response.status_code != 200:
-            raise DamServerError(f"DAM's server at {self.url} answered HTTP {response.status_code}: "
-                                 f"{response.text[:300]}" + (f"; {START_HINT}" if response.status_code == 404 else ""))
-        try:
-            return " ".join(str(response.json()["choices"][0]["message"]["content"]).split())
-        except (KeyError, IndexError, TypeError, ValueError):
-            raise DamServerError(f"DAM's server at {self.url} answered without choices[0].message.content: "
-                                 f"{response.text[:300]}") from None
+        return " ".join(self.client.chat(body).split())
 
     def describe(self, image: np.ndarray, masks: list[MaskProposal]) -> list[str]:
         bodies = [self.request_body(image, m) for m in masks]

@@ -7,10 +7,6 @@ flight together (`concurrency`), so a batching server (vLLM, llama-server with p
 from __future__ import annotations
 
 import base64
-import json
-import os
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import cv2
@@ -19,13 +15,13 @@ import numpy as np
 from gear_seg_ros.config import OpenAIVlmDescriberConfig
 from gear_seg_ros.describe.base import Describer
 from gear_seg_ros.describe.focal_crop import region_input
-from gear_seg_ros.errors import GearSegError
 from gear_seg_ros.types import MaskProposal
+from gear_seg_ros.utils.openai_client import ChatClient, EndpointError
 
 OUTLINE_RGB = (0, 255, 0)
 
 
-class VlmEndpointError(GearSegError):
+class VlmEndpointError(EndpointError):
     pass
 
 
@@ -46,7 +42,11 @@ class OpenAIVlmDescriber(Describer):
 
     def __init__(self, cfg: OpenAIVlmDescriberConfig) -> None:
         self.cfg = cfg
-        self.url = cfg.base_url.rstrip("/") + "/chat/completions"
+        self.client = ChatClient(cfg.base_url, what="the VLM endpoint", config_key="describer.openai_vlm",
+                                 timeout_s=cfg.timeout_s, connect_timeout_s=cfg.connect_timeout_s,
+                                 retries=cfg.retries, api_key_env=cfg.api_key_env, concurrency=cfg.concurrency,
+                                 error=VlmEndpointError)
+        self.url = self.client.url
 
     def request_body(self, image: np.ndarray, proposal: MaskProposal) -> dict:
         region = region_input(image, proposal, self.cfg.crop_min_side, self.cfg.crop_scale)
@@ -58,26 +58,12 @@ class OpenAIVlmDescriber(Describer):
                 "temperature": self.cfg.temperature, "max_tokens": self.cfg.max_tokens}
 
     def _post(self, body: dict) -> str:
-        headers = {"Content-Type": "application/json"}
-        key = os.environ.get(self.cfg.api_key_env, "")
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        request = urllib.request.Request(self.url, json.dumps(body).encode(), headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=self.cfg.timeout_s) as response:
-                payload = json.loads(response.read())
-            return " ".join(str(payload["choices"][0]["message"]["content"]).split())
-        except urllib.error.HTTPError as exc:
-            raise VlmEndpointError(f"the VLM endpoint {self.url} answered HTTP {exc.code}: "
-                                   f"{exc.read()[:300].decode(errors='replace')}") from None
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-            raise VlmEndpointError(f"cannot reach the VLM endpoint {self.url} ({exc}); start the server or fix "
-                                   f"describer.openai_vlm.base_url") from None
-        except (KeyError, IndexError, TypeError, ValueError):
-            raise VlmEndpointError(f"the VLM endpoint {self.url} answered without choices[0].message.content") \
-                from None
+        return " ".join(self.client.chat(body).split())
 
     def describe(self, image: np.ndarray, masks: list[MaskProposal]) -> list[str]:
         bodies = [self.request_body(image, m) for m in masks]
         with ThreadPoolExecutor(max_workers=self.cfg.concurrency) as pool:
             return list(pool.map(self._post, bodies))
+
+    def close(self) -> None:
+        self.client.close()

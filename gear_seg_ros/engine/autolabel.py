@@ -68,13 +68,11 @@ def maturity_questions(agent, perception: Perception, eligible: list[int], stem:
     """'the unripe/turning/ripe <fruit>s', answered by the agent in referring mode."""
     fruit = category_name(opts.maturity or "strawberry") or "strawberry"
     kept, dropped = [], []
-    agent.cache.put(perception.frame_id, perception)
+    agent.add_perception(perception)
     for k, grade in enumerate(MATURITY_GRADES):
         query = f"the {grade} {plural(fruit.replace('_', ' '))}"
-        reasoner = agent.reasoner
-        if hasattr(getattr(reasoner, "cfg", None), "seed"):
-            reasoner.cfg.seed = derived_seed(opts.seed, stem, "maturity", k)
-        result = agent.query(perception.frame_id, query, mode="referring")
+        result = agent.query(perception.frame_id, query, mode="referring",
+                             seed=derived_seed(opts.seed, stem, "maturity", k))
         ids = [i for i in result.ids if i in set(eligible)]
         if not result.success:
             dropped.append(DropRecord(stage="maturity", reason=f"{grade}: {result.message}"))

@@ -52,11 +52,12 @@ def _perceive(agent, sample: EvalSample, from_outputs: Path | None):
     """The frame's Perception (put into the agent's cache) and the seconds it took."""
     t0 = time.perf_counter()
     frame_id = sample.image_id
-    if agent.has_frame(frame_id):
-        return agent.cache.get(frame_id), 0.0
+    cached = agent.get_perception(frame_id)
+    if cached is not None:
+        return cached, 0.0
     if from_outputs is not None:
         perception = read_outputs(from_outputs, frame_id, image_size=sample.target.shape)
-        agent.cache.put(frame_id, perception)
+        agent.add_perception(perception)
     else:
         perception = agent.perceive(sample.image, frame_id=frame_id)
     return perception, time.perf_counter() - t0

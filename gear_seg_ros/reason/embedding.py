@@ -47,7 +47,8 @@ class EmbeddingReasoner(Reasoner):
         self._description_cache.move_to_end(key)
         return self._description_cache[key]
 
-    def select(self, perception: Perception, instruction: str, mode: str) -> Selection:
+    def select(self, perception: Perception, instruction: str, mode: str, *, seed: int | None = None) -> Selection:
+        # deterministic: `seed` has nothing to seed
         if not perception.descriptions:
             return Selection(ids=[], message="no masks were found in this frame")
         query = instruction.strip().rstrip(".?!").lower()

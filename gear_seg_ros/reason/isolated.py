@@ -60,15 +60,13 @@ def _child_main(conn: Any) -> None:
     conn.send(("ready", type(reasoner).__name__, ""))
     while True:
         try:
-            method, args, extra = conn.recv()
+            method, args, kwargs = conn.recv()
         except (EOFError, OSError):  # the parent is gone
             return
         if method == "stop":
             return
         try:
-            if "seed" in extra and hasattr(getattr(reasoner, "cfg", None), "seed"):
-                reasoner.cfg.seed = extra["seed"]
-            conn.send(("ok", getattr(reasoner, method)(*args), ""))
+            conn.send(("ok", getattr(reasoner, method)(*args, **kwargs), ""))
         except BaseException as exc:  # noqa: BLE001
             conn.send(("error", _describe(exc), traceback.format_exc()))
 
@@ -92,12 +90,11 @@ def _exit_text(code: int | None) -> str:
 
 
 class IsolatedReasoner(Reasoner):
-    """Same interface as the reasoner it runs (select; complete and reset for LLM reasoners)."""
+    """Same interface as the reasoner it runs (select, complete, reset; seeds travel with each call)."""
 
     def __init__(self, cfg: ReasonerConfig, base_dir: str = "", call_timeout_s: float = 600.0,
                  start_timeout_s: float = 600.0) -> None:
         self.name = cfg.backend
-        self.cfg = getattr(cfg, cfg.backend, None)  # the engine sets cfg.seed per call: forwarded to the child
         self._cfg_data, self._base_dir = cfg.model_dump(), base_dir
         self._call_timeout, self._start_timeout = call_timeout_s, start_timeout_s
         self._lock = threading.Lock()
@@ -182,12 +179,11 @@ class IsolatedReasoner(Reasoner):
         log.debug("reasoner child traceback:\n%s", tb)
         return RuntimeError(f"in the reasoner process: {text}")
 
-    def call(self, method: str, *args: Any) -> Any:
+    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         with self._lock:
             self._ensure_running()
-            extra = {"seed": self.cfg.seed} if hasattr(self.cfg, "seed") else {}
             try:
-                self._conn.send((method, args, extra))
+                self._conn.send((method, args, kwargs))
                 status, payload, tb = self._receive(self._call_timeout, "while answering")
             except ReasonerCrashedError:
                 self._restart_in_background()
@@ -223,17 +219,17 @@ class IsolatedReasoner(Reasoner):
         return self._proc.pid if self._proc is not None else None
 
     # ---- the reasoner interface --------------------------------------------------------------------------------
-    def select(self, perception: Perception, instruction: str, mode: str) -> Selection:
+    def select(self, perception: Perception, instruction: str, mode: str, *, seed: int | None = None) -> Selection:
         # The masks stay here: the reasoner reads only the text (and pickling masks would cost megabytes a call).
         light = Perception(perception.frame_id, perception.image_size, [], list(perception.descriptions),
                            perception.scene, {})
         try:
-            return self.call("select", light, instruction, mode)
+            return self.call("select", light, instruction, mode, seed=seed)
         except ReasonerCrashedError as exc:
             return Selection(ids=[], message=str(exc))
 
-    def complete(self, messages: list[dict[str, str]], schema: dict) -> str:
-        return self.call("complete", messages, schema)
+    def complete(self, messages: list[dict[str, str]], schema: dict, *, seed: int | None = None) -> str:
+        return self.call("complete", messages, schema, seed=seed)
 
     def reset(self) -> None:
         self.call("reset")

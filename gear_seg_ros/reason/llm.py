@@ -16,8 +16,9 @@ class LLMReasoner(Reasoner):
         self.retries = retries
 
     @abstractmethod
-    def complete(self, messages: list[dict[str, str]], schema: dict) -> str:
-        """Returns the model's raw answer text for the chat `messages`, constrained to `schema` where possible."""
+    def complete(self, messages: list[dict[str, str]], schema: dict, *, seed: int | None = None) -> str:
+        """The model's raw answer text for the chat `messages`, constrained to `schema` where possible, sampled
+        with `seed` (None = the backend's configured seed)."""
 
     def query_suffix(self) -> str:
         return ""
@@ -42,7 +43,7 @@ class LLMReasoner(Reasoner):
     def answer_tokens(self) -> int:
         return 256
 
-    def select(self, perception: Perception, instruction: str, mode: str) -> Selection:
+    def select(self, perception: Perception, instruction: str, mode: str, *, seed: int | None = None) -> Selection:
         n = len(perception.descriptions)
         if n == 0:
             return Selection(ids=[], explanation="", message="no masks were found in this frame")
@@ -52,7 +53,7 @@ class LLMReasoner(Reasoner):
         errors: list[str] = []
         start = time.perf_counter()
         for attempt in range(self.retries + 1):
-            text = self.complete(messages, schema)
+            text = self.complete(messages, schema, seed=seed)
             try:
                 selection = parse_answer(text, n, self.max_targets, max_explanation)
                 selection.timings["llm_calls"] = attempt + 1

@@ -1,18 +1,14 @@
 """Any OpenAI-compatible chat endpoint (llama-server, vLLM, DeepSeek...), same schema, validated, one retry."""
 from __future__ import annotations
 
-import json
-import os
-import urllib.error
-import urllib.request
-
 from gear_seg_ros.config import ReasonerConfig
-from gear_seg_ros.errors import GearSegError
 from gear_seg_ros.reason.budget import CharEstimate
 from gear_seg_ros.reason.llm import LLMReasoner
+from gear_seg_ros.utils.openai_client import ChatClient
+from gear_seg_ros.utils.openai_client import EndpointError as _ClientError
 
 
-class EndpointError(GearSegError):
+class EndpointError(_ClientError):
     pass
 
 
@@ -22,7 +18,10 @@ class OpenAIReasoner(LLMReasoner):
     def __init__(self, cfg: ReasonerConfig, base_dir: str = "") -> None:
         super().__init__(cfg.max_targets, cfg.retries)
         self.cfg = cfg.openai
-        self.url = self.cfg.base_url.rstrip("/") + "/chat/completions"
+        self.client = ChatClient(self.cfg.base_url, what="the LLM endpoint", config_key="reasoner.openai",
+                                 timeout_s=self.cfg.timeout_s, connect_timeout_s=self.cfg.connect_timeout_s,
+                                 retries=self.cfg.http_retries, api_key_env=self.cfg.api_key_env, error=EndpointError)
+        self.url = self.client.url
 
     def query_suffix(self) -> str:
         return "/no_think" if "qwen3" in self.cfg.model.lower() and not self.cfg.thinking else ""
@@ -34,31 +33,18 @@ class OpenAIReasoner(LLMReasoner):
     def answer_tokens(self) -> int:
         return self.cfg.max_tokens
 
-    def complete(self, messages: list[dict[str, str]], schema: dict) -> str:
+    def reset(self) -> None:
+        """Nothing to forget here: the server owns its cache, and every request carries the whole prompt."""
+
+    def complete(self, messages: list[dict[str, str]], schema: dict, *, seed: int | None = None) -> str:
         body = {
             "model": self.cfg.model,
             "messages": messages,
             "temperature": self.cfg.temperature,
             "max_tokens": self.cfg.max_tokens,
+            "seed": self.cfg.seed if seed is None else seed,
             "response_format": (
                 {"type": "json_schema", "json_schema": {"name": "mask_selection", "schema": schema, "strict": True}}
                 if self.cfg.response_format == "json_schema" else {"type": "json_object", "schema": schema}),
         }
-        headers = {"Content-Type": "application/json"}
-        key = os.environ.get(self.cfg.api_key_env, "")
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        request = urllib.request.Request(self.url, data=json.dumps(body).encode(), headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=self.cfg.timeout_s) as response:
-                payload = json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            detail = exc.read()[:300].decode(errors="replace")
-            raise EndpointError(f"the LLM endpoint {self.url} answered HTTP {exc.code}: {detail}") from None
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-            raise EndpointError(f"cannot reach the LLM endpoint {self.url} ({exc}); start the server or fix "
-                                f"reasoner.openai.base_url") from None
-        try:
-            return payload["choices"][0]["message"]["content"] or ""
-        except (KeyError, IndexError, TypeError):
-            return json.dumps(payload)[:2000]
+        return self.client.chat(body)

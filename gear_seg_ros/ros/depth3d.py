@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -69,12 +68,3 @@ def mask_centroid_3d(mask: np.ndarray, depth_m: np.ndarray, k: Sequence[float], 
     x = (us - cx) * z / fx
     y = (vs - cy) * z / fy
     return Centroid3D(float(np.median(x)), float(np.median(y)), float(np.median(z)), True, int(z.size))
-
-
-def centroid_from_msgs(mask: np.ndarray, depth_msg: Any, camera_info: Any) -> Centroid3D:
-    """Same, reading a sensor_msgs Image (16UC1 mm / 32FC1 m) and CameraInfo."""
-    from gear_seg_ros.ros.conversions import depth_to_metres
-
-    depth = depth_to_metres(depth_msg)
-    check_depth_size(depth.shape, mask.shape, (int(camera_info.width), int(camera_info.height)))
-    return mask_centroid_3d(mask, depth, camera_info.k)

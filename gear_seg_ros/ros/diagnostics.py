@@ -43,10 +43,8 @@ def sections(state: str, load: dict[str, Any], pipeline: Any, agent: Any, tracke
             out.append(("depth pairing", level, f"{pairer.paired} of {frames.received} frames paired with depth",
                         values))
     if agent is not None:
-        cache = agent.cache
-        out.append(("cache", "ok", f"{len(cache)} of {cache.max_entries} frames cached",
-                    {"entries": len(cache), "max_entries": cache.max_entries, "bytes": cache.nbytes,
-                     "max_bytes": cache.max_bytes, "hits": cache.hits, "misses": cache.misses}))
+        cache = agent.cache_stats()
+        out.append(("cache", "ok", f"{cache['entries']} of {cache['max_entries']} frames cached", cache))
     tracker = dict(tracker)
     level, message = tracker.pop("level", "ok"), tracker.pop("message", "no tracker running" if not tracker else "")
     out.append(("tracker", level, message, tracker))

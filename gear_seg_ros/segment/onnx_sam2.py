@@ -202,9 +202,7 @@ class OnnxSam2Segmenter(Segmenter):
             torch.cuda.synchronize()
 
     def segment(self, image: np.ndarray) -> list[MaskProposal]:
-        result = self.generate(image)
-        self.last_timings = result.timings
-        return proposals_from_result(result)
+        return proposals_from_result(self.generate(image))
 
 
 def proposals_from_result(result: AmgResult) -> list[MaskProposal]:

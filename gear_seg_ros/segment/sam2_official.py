@@ -14,13 +14,13 @@ Notes:
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import numpy as np
 
 from gear_seg_ros.config import Sam2SegmenterConfig
-from gear_seg_ros.errors import BackendUnavailableError, ConfigError, InvalidImageError, ModelNotFoundError
+from gear_seg_ros.errors import BackendUnavailableError, ConfigError, InvalidImageError
+from gear_seg_ros.models import resolve_model_path
 from gear_seg_ros.segment.base import Segmenter
 from gear_seg_ros.types import MaskProposal
 
@@ -33,19 +33,7 @@ def resolve_checkpoint(spec: str, base_dir: str = "") -> Path:
     """The checkpoint file, or ModelNotFoundError naming it and the fetch command."""
     stem = Path(spec).stem if spec else ""
     fetch_name = stem if stem.startswith("sam2") else DEFAULT_FETCH_NAME
-    try:
-        from gear_seg_ros.models import resolve_model_path
-    except ImportError:  # pragma: no cover - models.py is part of the package
-        resolve_model_path = None
-    if resolve_model_path is not None:
-        return Path(resolve_model_path(spec, base_dir, what="SAM 2 checkpoint", fetch_name=fetch_name))
-    path = Path(spec)
-    if not path.is_absolute() and base_dir:
-        path = Path(base_dir) / path
-    if not path.is_file():
-        raise ModelNotFoundError(
-            f"SAM 2 checkpoint not found at {spec}; fetch it with: python models/fetch.py {fetch_name}")
-    return path
+    return Path(resolve_model_path(spec, base_dir, what="SAM 2 checkpoint", fetch_name=fetch_name))
 
 
 def masks_from_records(records: list[dict]) -> list[MaskProposal]:
@@ -102,15 +90,12 @@ class Sam2Segmenter(Segmenter):
             min_mask_region_area=cfg.min_mask_region_area,
             crop_n_layers=cfg.crop_n_layers,
         )
-        self.last_timings: dict[str, float] = {}
 
     def segment(self, image: np.ndarray) -> list[MaskProposal]:
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise InvalidImageError(f"expected an RGB uint8 H x W x 3 image, got {image.dtype} {image.shape}")
         import torch
 
-        t0 = time.perf_counter()
         with torch.inference_mode():
             records = self.generator.generate(image)
-        self.last_timings = {"generate_s": time.perf_counter() - t0}
         return masks_from_records(records)
