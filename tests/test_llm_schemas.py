@@ -34,7 +34,7 @@ class Recorder(LLMReasoner):
         super().__init__(max_targets=max_targets, retries=0)
         self.answers, self.schemas = list(answers), []
 
-    def complete(self, messages, schema):
+    def complete(self, messages, schema, *, seed=None):
         self.schemas.append(schema)
         return self.answers.pop(0)
 
