@@ -165,3 +165,20 @@ def test_a_field_called_title_survives_and_defs_are_inlined():
     assert schema["properties"]["items"]["items"] == {
         "type": "object", "properties": {"title": {"type": "string"}}, "required": ["title"],
         "additionalProperties": False}
+
+
+@pytest.mark.parametrize("answer, valid", [
+    ({"3": "strawberry", "5": "green leaf"}, True),
+    ({"3": "s", "5": "leaf"}, False),                      # shorter than 2
+    ({"3": "x" * 33, "5": "leaf"}, False),                  # longer than 32
+    ({"3": "strawberry"}, False),                           # a mask left out
+    ({"3": "strawberry", "5": "leaf", "7": "stem"}, False),  # an id not asked for
+    ({"3": 4, "5": "leaf"}, False),
+])
+def test_the_auto_label_schema_is_the_one_its_model_validates(answer, valid):
+    from gear_seg_ros.engine.autolabel import label_model, label_schema
+
+    schema = label_schema([3, 5])
+    assert schema == llm_schema(label_model((3, 5)))
+    assert schema["required"] == ["3", "5"] and schema["additionalProperties"] is False
+    assert _agree(schema, label_model((3, 5)), answer) is valid

@@ -3,12 +3,17 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints, create_model
 
 from gear_seg_ros.engine import prompts
 from gear_seg_ros.engine.llm_calls import complete_json
 from gear_seg_ros.engine.options import MATURITY_GRADES, EngineOptions, derived_seed
 from gear_seg_ros.engine.records import AnswerRecord, DropRecord, InstanceRecord, QuestionRecord
 from gear_seg_ros.types import Perception
+from gear_seg_ros.utils.llm_schema import STRICT, llm_schema
 
 CHUNK = 8  # masks per LLM call: short answers keep a small model on track
 NOT_OBJECTS = {"background", "none", "other", "unknown", "nothing", "region", "object", "thing"}
@@ -27,10 +32,19 @@ def category_name(text: str) -> str:
     return "" if not name or name in NOT_OBJECTS or name[0].isdigit() else name
 
 
+Label = Annotated[str, StringConstraints(min_length=2, max_length=32)]
+
+
+@lru_cache(maxsize=256)
+def label_model(ids: tuple[int, ...]) -> type[BaseModel]:
+    """The answer for one chunk: a label per mask id, keyed by the id as a string."""
+    fields = {f"mask_{i}": (Label, Field(alias=str(i))) for i in ids}
+    return create_model("Labels", __config__=STRICT, **fields)
+
+
 def label_schema(ids: list[int]) -> dict:
-    return {"type": "object",
-            "properties": {str(i): {"type": "string", "minLength": 2, "maxLength": 32} for i in ids},
-            "required": [str(i) for i in ids], "additionalProperties": False}
+    # Parsing stays per mask (below): one unusable label drops that mask, not the chunk.
+    return llm_schema(label_model(tuple(ids)))
 
 
 def label_instances(reasoner, perception: Perception, eligible: list[int], stem: str,
