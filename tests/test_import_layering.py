@@ -197,3 +197,41 @@ def test_no_private_names_imported_across_modules():
     found = private_imports()
     assert not found, "private names imported from other modules (make them public or move them):\n  " + \
         "\n  ".join(found)
+
+
+def stage_insides_used(root: Path = ROOT) -> list[str]:
+    """Attribute reads/writes of a reasoner's insides outside reason/, or of the agent's cache outside agent.py."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute):
+                value, attr = node.value, node.attr
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in {"getattr", "hasattr"}
+                  and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant)):
+                value, attr = node.args[0], str(node.args[1].value)  # getattr(reasoner, "llm", None)
+            else:
+                continue
+            if not isinstance(value, ast.Attribute | ast.Name):
+                continue
+            owner = value.attr if isinstance(value, ast.Attribute) else value.id
+            if "reasoner" in owner.lower() and attr in {"llm", "cfg"} and not rel.startswith("reason/"):
+                found.append(f"{rel}:{node.lineno}: {owner}.{attr}")
+            if owner == "agent" and attr in {"cache", "_cache"} and rel != "agent.py":
+                found.append(f"{rel}:{node.lineno}: {owner}.{attr}")
+    return found
+
+
+def test_stage_insides_checker(tmp_path):
+    pkg = tmp_path / PACKAGE
+    (pkg / "engine").mkdir(parents=True)
+    (pkg / "engine" / "calls.py").write_text("def f(agent, reasoner):\n    reasoner.llm.reset()\n    agent.cache.put(1)\n"
+                                      "    getattr(reasoner, 'cfg', None)\n")
+    assert sorted(stage_insides_used(pkg)) == ["engine/calls.py:2: reasoner.llm", "engine/calls.py:3: agent.cache",
+                                       "engine/calls.py:4: reasoner.cfg"]
+
+
+def test_no_module_reaches_into_a_reasoner_or_the_agent_cache():
+    found = stage_insides_used()
+    assert not found, "use the Reasoner contract (select / complete / reset) and the agent's perception API:\n  " + \
+        "\n  ".join(found)
