@@ -86,6 +86,7 @@ def test_constrained_llm_never_returns_an_id_that_does_not_exist(smollm):
             assert len(sel.ids) <= 6
 
 
+@pytest.mark.slow  # SmolLM2's first prompt (~11 s shared); test_llama_cpu.py runs a model quickly
 def test_llm_answer_is_schema_valid_json(smollm):
     p = perception()
     schema_text = smollm.complete(prompts.messages(p, "the green box", "referring", 6),
