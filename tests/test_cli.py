@@ -12,6 +12,7 @@ def gear_seg(*args, timeout=600):
                           timeout=timeout, cwd=REPO)
 
 
+@pytest.mark.slow
 def test_segment_json_prints_one_document_and_writes_outputs(tmp_path):
     proc = gear_seg("segment", "pkg:arc2017", "the green box", "--mode", "referring", "--out", str(tmp_path),
                     "--json")

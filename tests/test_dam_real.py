@@ -17,7 +17,8 @@ from dam_support import arc_masks
 
 from gear_seg_ros.config import DamDescriberConfig
 
-pytestmark = pytest.mark.usefixtures("real_dam")  # DAM importable for this module only
+pytestmark = [pytest.mark.slow,  # the tiny DAM built once for the module, then generations on 2 cores
+              pytest.mark.usefixtures("real_dam")]  # DAM importable for this module only
 TOKENS = 8  # max_new_tokens: the describer's batching is what is tested, not long decoding
 
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from helpers import REPO
 
 from gear_seg_ros.config import AgentConfig
@@ -18,6 +19,7 @@ def doctor(*args, tmp_path):
                           capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_cpu_config_passes(tmp_path):
     out = doctor("--config", "config/cpu.yaml", tmp_path=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr

@@ -18,7 +18,8 @@ from gear_seg_ros.cli.main import main
 from gear_seg_ros.engine.records import read_record, record_dir
 from gear_seg_ros.evaluation.reference_outputs import has_outputs
 
-pytestmark = [pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None,
+pytestmark = [pytest.mark.slow,  # each test runs the engine (SmolLM2 over photos)
+              pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None,
                                  reason="llama-cpp-python is installed by scripts/setup.sh"),
               pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 REPO = Path(__file__).resolve().parents[1]

@@ -49,6 +49,7 @@ def cards(page: str) -> list[float]:
     return [float(v) for v in re.findall(r"<article class='card[^']*' data-iou='([0-9.]+)'", page)]
 
 
+@pytest.mark.slow  # the module's `report` fixture runs an eval (~11 s shared)
 def test_report_beside_the_summary_worst_first(report):
     page = (report / "report.html").read_text()
     summary = json.loads((report / "summary.json").read_text())
@@ -67,6 +68,7 @@ def test_report_beside_the_summary_worst_first(report):
     assert "descriptions the reasoner read" in page and "best union" in page
 
 
+@pytest.mark.slow  # the `report` fixture, then Chromium
 def test_report_in_a_browser_from_file_url(report, browser, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait

@@ -56,6 +56,7 @@ def llama_server():
     proc.wait(timeout=30)
 
 
+@pytest.mark.slow  # ~17 s: three prompts through a llama_cpp.server on 2 cores
 def test_real_llm_endpoint_answers_with_existing_ids(llama_server):
     r = reasoner(llama_server, "json_object")
     for n in (1, 3, 5):

@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from node_client import mask_of, running_node
 
 from gear_seg_ros.bag.make import make_bag
@@ -10,6 +11,7 @@ from gear_seg_ros.bag.make import make_bag
 START_NS = 1_700_000_000 * 10**9
 
 
+@pytest.mark.slow
 def test_bag_replayed_into_the_node_gives_masks_and_3d_points(tmp_path, arc2017):
     frames = 5
     info = {"K": np.array(arc2017["camera_info"]["K"]).reshape(3, 3), "width": 640, "height": 480}

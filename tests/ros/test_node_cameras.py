@@ -23,7 +23,7 @@ from gear_seg_ros import compressed_depth as cd
 from gear_seg_ros import image_encodings as ie
 from gear_seg_ros.ros.depth3d import mask_centroid_3d
 
-pytestmark = pytest.mark.ros
+pytestmark = [pytest.mark.ros, pytest.mark.slow]  # every test uses the module's node
 PAD = 8  # bytes of row padding on every colour message
 LOSSLESS = ["rgb16", "bgr8", "bgra8", "rgba8", "bgr16", "rgba16", "bgra16"]
 GREY = ["mono8", "8UC1", "mono16", "16UC1"]

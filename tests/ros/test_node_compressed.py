@@ -2,10 +2,12 @@
 import time
 
 import cv2
+import pytest
 from node_client import Client, NodeProcess, _header, use_env
 from ros_env import require_ros
 
 
+@pytest.mark.slow
 def test_jpeg_stream_is_decoded_and_answered(tmp_path, arc2017):
     require_ros()
     from rclpy.qos import QoSProfile, ReliabilityPolicy

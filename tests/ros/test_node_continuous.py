@@ -2,6 +2,8 @@
 import pytest
 from node_client import running_node, stage_seconds
 
+pytestmark = pytest.mark.slow  # every test uses the module's node (its start-up lands on the first)
+
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, arc2017):

@@ -89,6 +89,7 @@ def served(tmp_path_factory, arc2017):
         yield node, client, arc2017
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stamp, units", [(400.0, "m"), (401.0, "mm")])
 def test_node_fills_centroid_3d(served, stamp, units):
     from node_client import mask_of
@@ -109,6 +110,7 @@ def test_node_fills_centroid_3d(served, stamp, units):
     assert np.linalg.norm(np.array([c.x, c.y, c.z]) - as_array(same)) < 0.003
 
 
+@pytest.mark.slow
 def test_node_depth_size_mismatch(served):
     _node, client, arc = served
     client.publish_frame(arc["rgb"], 402.0, depth=np.ascontiguousarray(arc["depth"][::2, ::2]),
@@ -122,6 +124,7 @@ def test_node_depth_size_mismatch(served):
     assert client.call("the green box", "referring").success
 
 
+@pytest.mark.slow
 def test_node_depth_out_of_sync(served):
     _node, client, arc = served
     client.publish_frame(arc["rgb"], 404.0, depth=arc["depth"], k=arc["camera_info"]["K"], depth_dt=0.5)

@@ -9,6 +9,7 @@ from gear_seg_ros.config import AgentConfig
 from gear_seg_ros.doctor import failures, run_checks
 
 
+@pytest.mark.slow
 @pytest.mark.ros
 def test_configure_fails_with_the_doctors_messages(tmp_path, monkeypatch):
     require_ros()

@@ -17,6 +17,7 @@ def ok(client, arc, stamp):
     assert response.success, response.message
 
 
+@pytest.mark.slow
 def test_instruction_before_any_frame(served):
     _node, client, _arc = served
     client._frame = None  # the camera stops; disabling drops the buffered frames: as if none ever came
@@ -26,6 +27,7 @@ def test_instruction_before_any_frame(served):
     assert "no image received yet on /image" in response.message and "remap" in response.message
 
 
+@pytest.mark.slow
 def test_empty_instruction(served):
     _node, client, arc = served
     ok(client, arc, 10.0)
@@ -34,6 +36,7 @@ def test_empty_instruction(served):
     assert client.call("the green box", "referring").success
 
 
+@pytest.mark.slow
 def test_unknown_mode_and_unknown_frame(served):
     _node, client, arc = served
     ok(client, arc, 10.0)
@@ -46,6 +49,7 @@ def test_unknown_mode_and_unknown_frame(served):
     assert response.success and response.result.header.stamp.sec == 10
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("encoding", ["8UC3", "yuv420"])  # (yuv422, rgba16 are accepted now)
 def test_unsupported_encoding_is_reported_and_logged_once(served, encoding):
     node, client, arc = served
@@ -57,6 +61,7 @@ def test_unsupported_encoding_is_reported_and_logged_once(served, encoding):
     ok(client, arc, 21.0)
 
 
+@pytest.mark.slow
 def test_wrong_step(served):
     _node, client, arc = served
 
@@ -69,6 +74,7 @@ def test_wrong_step(served):
     ok(client, arc, 31.0)
 
 
+@pytest.mark.slow
 def test_truncated_data(served):
     _node, client, arc = served
 
@@ -81,6 +87,7 @@ def test_truncated_data(served):
     ok(client, arc, 41.0)
 
 
+@pytest.mark.slow
 def test_timeout(served):
     _node, client, arc = served
     client.publish_frame(arc["rgb"][::-1].copy(), 50.0)  # new content: every stage has to run
@@ -91,6 +98,7 @@ def test_timeout(served):
     ok(client, arc, 51.0)
 
 
+@pytest.mark.slow
 def test_bgr8_and_mono8_inputs(served):
     _node, client, arc = served
     client.publish_frame(arc["rgb"], 60.0, encoding="bgr8")

@@ -30,6 +30,7 @@ def served(tmp_path_factory, arc2017):
         yield node, client, arc2017, got
 
 
+@pytest.mark.slow
 def test_grasp_target_pose_fields_and_pose_array(served):
     node, client, arc, got = served
     response = client.call("the green box", "referring")
@@ -59,6 +60,7 @@ def test_grasp_target_pose_fields_and_pose_array(served):
     assert soap.pose_valid and abs(soap.pose.position.z - soap.centroid_3d.z) < 0.01
 
 
+@pytest.mark.slow
 def test_markers_per_target_then_cleared(served):
     from visualization_msgs.msg import Marker
 
@@ -90,6 +92,7 @@ def test_markers_per_target_then_cleared(served):
     assert [m.action for m in got["markers"][-1].markers] == [Marker.DELETEALL]
 
 
+@pytest.mark.slow
 def test_diagnostics_once_a_second(served):
     from diagnostic_msgs.msg import DiagnosticStatus
 
@@ -114,6 +117,7 @@ def test_diagnostics_once_a_second(served):
     assert {"backend", "frames_received", "frames_dropped", "updates"} <= set(values["gear_seg_agent: tracker"])
 
 
+@pytest.mark.slow
 def test_describe_parameters_gives_descriptions_and_ranges(served):
     from rcl_interfaces.msg import ParameterType
     from rcl_interfaces.srv import DescribeParameters, GetParameters, SetParameters

@@ -1,9 +1,11 @@
 """The default input QoS (best effort, sensor data) receives a streamed camera."""
 import time
 
+import pytest
 from node_client import running_node
 
 
+@pytest.mark.slow
 def test_default_best_effort_qos_receives_a_streamed_camera(tmp_path, arc2017):
     with running_node(tmp_path, {}) as (_node, client):
         client.publish_frame(arc2017["rgb"], 200.0)

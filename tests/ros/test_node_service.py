@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 from node_client import mask_of, running_node, stage_seconds
 
+pytestmark = pytest.mark.slow  # every test uses the module's node (its start-up lands on the first)
+
 # Node fixtures subscribe with image_qos=reliable: best-effort delivery of 1 MB images over loopback drops frames
 # when these 2 cores are busy, which would make the tests flaky. The default (best_effort): test_node_qos.py.
 

@@ -5,6 +5,7 @@ import sys
 import threading
 
 import numpy as np
+import pytest
 from node_client import NODE, mask_of, running_node
 
 from gear_seg_ros.bag.make import make_bag
@@ -23,6 +24,7 @@ def _play(bag, env) -> None:
     assert player.returncode == 0, player.stderr
 
 
+@pytest.mark.slow
 def test_answer_targets_are_tracked_through_a_bag_with_stable_ids(tmp_path, arc2017_moving):
     from gear_seg_msgs.msg import GraspTarget, SegmentationResult
     from rclpy.qos import QoSProfile, ReliabilityPolicy

@@ -13,6 +13,7 @@ from gear_seg_ros.ros.depth3d import mask_centroid_3d
 pytestmark = pytest.mark.ros
 
 
+@pytest.mark.slow
 def test_unregistered_depth_is_reprojected(tmp_path, arc2017):
     from test_reproject import CENTRE, DEPTH_HW, K_DEPTH, QUAT, THETA, render, rot_y
 
