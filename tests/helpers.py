@@ -1,4 +1,5 @@
 """Plain helpers shared by the tests (conftest.py holds the fixtures)."""
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -16,3 +17,10 @@ def arc2017_instance(data, class_name: str) -> np.ndarray:
 def iou(a: np.ndarray, b: np.ndarray) -> float:
     union = np.logical_or(a, b).sum()
     return float(np.logical_and(a, b).sum() / union) if union else 1.0
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now (the OS picks it; a server started right after binds it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

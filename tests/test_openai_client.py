@@ -4,12 +4,12 @@ Stand-ins, because no real server can be made to answer 503, 429 or a body witho
 endpoints are exercised by tests/test_openai_reasoner.py (llama-cpp-python's server) and test_dam_server_describer.py.
 """
 import json
-import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from helpers import free_port
 
 pytest.importorskip("httpx")
 
@@ -111,10 +111,7 @@ def test_api_key_is_sent_from_the_named_environment_variable(server, monkeypatch
 
 
 def test_dead_port_names_the_url_the_attempts_and_the_fix():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # closed again: nothing listens there
-    url = f"http://127.0.0.1:{port}/v1"
+    url = f"http://127.0.0.1:{free_port()}/v1"  # closed again: nothing listens there
     t0 = time.monotonic()
     with pytest.raises(EndpointError, match=rf"cannot reach the test endpoint {url}/chat/completions .*3 attempt\(s\)"
                                             r".*start the server or fix test\.section\.base_url") as info:

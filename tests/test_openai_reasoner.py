@@ -1,6 +1,5 @@
 """The OpenAI-compatible reasoner against real HTTP servers on loopback."""
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -9,17 +8,12 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from helpers import free_port
 from test_reasoners import perception
 
 from gear_seg_ros.config import ReasonerConfig
 from gear_seg_ros.models import resolve_model_path
 from gear_seg_ros.reason.openai_compat import EndpointError, OpenAIReasoner
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def reasoner(port: int, response_format="json_schema") -> OpenAIReasoner:
