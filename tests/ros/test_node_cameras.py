@@ -61,15 +61,20 @@ def stream(client, frame, settle=0.6):
     time.sleep(settle)
 
 
-def call_on_frame(client, frame_id, wait_s=30.0):
-    """The answer to "the green box", asked again while (and only while) the node answered from an older frame:
-    on a starved machine the node may not have taken the streamed frame within the settle time."""
+def call_while(client, early, wait_s=30.0):
+    """The answer to "the green box", asked again while (and only while) `early(response)` says the node had not yet
+    taken what was streamed: on a starved machine that can take longer than the settle time."""
     deadline = time.monotonic() + wait_s
     response = client.call("the green box", "referring")
-    while response.success and response.result.header.frame_id != frame_id and time.monotonic() < deadline:
+    while early(response) and time.monotonic() < deadline:
         time.sleep(0.3)
         response = client.call("the green box", "referring")
     return response
+
+
+def call_on_frame(client, frame_id):
+    """Re-asks while the node answered from an older frame."""
+    return call_while(client, lambda r: r.success and r.result.header.frame_id != frame_id)
 
 
 def soap(arc):

@@ -3,12 +3,10 @@ arc2017 depth rendered into a second camera (offset 5 cm, turned 4 degrees, othe
 the test's own splatting renderer) with its own depth_camera_info, reprojected by the node into the colour camera:
 the 3-D centroid of the answer is within 1 cm of the registered depth's. (Its own module: a module-scoped node of
 another file would answer on the same service name.)"""
-import time
-
 import numpy as np
 import pytest
 from node_client import _header, mask_of, running_node
-from test_node_cameras import camera_info, colour_msg, stream
+from test_node_cameras import call_while, camera_info, colour_msg, stream
 
 from gear_seg_ros.ros.depth3d import mask_centroid_3d
 
@@ -42,13 +40,8 @@ def test_unregistered_depth_is_reprojected(tmp_path, arc2017):
         assert not first.success and "needs the depth camera's camera_info" in first.message, first.message
         client.wait_until(lambda: info_pub.get_subscription_count() > 0, 30, "depth_camera_info subscription")
         stream(client, [(info_pub, camera_info(header, K_DEPTH, DEPTH_HW)), *frame])
-        # The camera thread re-publishes depth_camera_info at 10 Hz, but on a starved machine the node may not have
-        # taken the first one yet: ask again while (and only while) that is the reason, for at most 30 s.
-        deadline = time.monotonic() + 30
-        response = client.call("the green box", "referring")
-        while not response.success and "none received yet" in response.message and time.monotonic() < deadline:
-            time.sleep(0.5)
-            response = client.call("the green box", "referring")
+        # re-published at 10 Hz, but a starved node may not have taken the first depth_camera_info yet
+        response = call_while(client, lambda r: not r.success and "none received yet" in r.message)
         assert response.success, response.message + node.log()[-2000:]
         target = response.result.targets[0]
         assert target.centroid_3d_valid, response.message
