@@ -62,6 +62,7 @@ def test_outputs_are_published(served):
     assert mask_msg.encoding == "mono8" and mask_msg.header.stamp.sec == 103
     desc = client.received["descriptions"][-1]
     assert len(desc.ids) == len(desc.descriptions) == len(desc.boxes) > 0 and desc.header.stamp.sec == 103
+    client.wait_until(lambda: client.received["debug_image"], 10, "~/debug_image")
     debug = client.received["debug_image"]
     assert debug and debug[-1].encoding == "rgb8" and (debug[-1].height, debug[-1].width) == (480, 640)
 

@@ -3,6 +3,7 @@ import json
 import select
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -46,7 +47,9 @@ def test_play_reaches_a_subscriber_process(tmp_path, ros_environ):
     try:
         assert select.select([proc.stdout], [], [], 30)[0], "listener did not start within 30 s"
         assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
-        counts = play_bag(bag, topic_remap={"/camera/image": "/test/rgb"}, wait_for_subscribers_s=15.0)
+        paced: list[float] = []  # the player asks should_stop() once per message, just before pacing it
+        counts = play_bag(bag, topic_remap={"/camera/image": "/test/rgb"}, wait_for_subscribers_s=15.0,
+                          should_stop=lambda: paced.append(time.monotonic()) and False)
         out, err = proc.communicate(timeout=30)
     finally:
         proc.kill()
@@ -54,7 +57,10 @@ def test_play_reaches_a_subscriber_process(tmp_path, ros_environ):
     got = json.loads(out.strip().splitlines()[-1])
     assert [g[1] for g in got] == list(range(N)), err
     assert {(g[2], g[3]) for g in got} == {("cam", "rgb8")}
-    # Recorded timing, not a burst: the arrivals span most of the bag's duration. (Per-message gaps are not
-    # asserted: a listener starved of CPU for a moment receives a few queued messages together.)
-    span = got[-1][0] - got[0][0]
-    assert 0.5 * (N - 1) / RATE < span < 4.0 * (N - 1) / RATE, span
+    # Recorded timing, not a burst, measured where it is made: the player's per-message steps span the bag's
+    # duration (message k is sent at k / RATE; the step before it comes right after message k - 1). The listener's
+    # arrival times are not asserted: a listener starved of CPU receives queued messages together (a CI run saw all
+    # ten within 3 ms).
+    assert len(paced) == N
+    span = paced[-1] - paced[0]
+    assert 0.5 * (N - 2) / RATE < span < 4.0 * (N - 1) / RATE, span
