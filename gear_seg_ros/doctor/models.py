@@ -38,12 +38,15 @@ def used_models(ctx: Context) -> list[tuple[str, str, str]]:
 
 
 def find_entry(manifest: list[dict], key: str, path: Path) -> dict | None:
-    """The manifest entry for this file (same file name; the one used by this key when several match)."""
+    """The manifest entry for this file (same file name; the one used by this key when several match). A folder is
+    the entry of its name, or one whose every file it holds: one shared file name (`config.json`) does not make
+    another model's folder (a fine-tuned DAM, DAM-3B-Self-Contained's layout) a broken copy of this one."""
     def files(entry):
         return [entry["file"]] if entry.get("file") else [f["file"] for f in entry.get("files") or []]
 
     matches = [e for e in manifest if (path.is_file() and path.name in files(e))
-               or (path.is_dir() and (e.get("name") == path.name or any((path / f).is_file() for f in files(e))))]
+               or (path.is_dir() and (e.get("name") == path.name
+                                      or (files(e) and all((path / f).is_file() for f in files(e)))))]
     for e in matches:
         if e.get("used_by") == key:
             return e
