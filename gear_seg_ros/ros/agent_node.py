@@ -30,6 +30,7 @@ from gear_seg_msgs.msg import FrameDescriptions, SegmentationResult
 from gear_seg_msgs.srv import Segment as SegmentSrv
 from geometry_msgs.msg import PoseArray
 from rcl_interfaces.msg import SetParametersResult
+from rclpy._rclpy_pybind11 import RCLError
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
@@ -410,6 +411,9 @@ def main(args: list[str] | None = None) -> None:
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except RCLError:  # SIGINT: rclpy's handler shut the context down while a thread was building its wait set
+        if rclpy.ok():
+            raise
     finally:
         node._release()
         node.destroy_node()
