@@ -7,10 +7,10 @@ import pytest
 
 pytest.importorskip("message_filters", reason="message_filters not installed: make setup installs it from "
                     "../shared/vendor/ros2-jazzy (on a robot: ros-jazzy-message-filters)")
-from sensor_msgs.msg import CameraInfo, Image  # noqa: E402
+from sensor_msgs.msg import CameraInfo, Image
 
-from gear_seg_ros.ros.sync import DepthPairer, wait_bound_s  # noqa: E402
-from gear_seg_ros.ros.worker import Frame  # noqa: E402
+from gear_seg_ros.ros.sync import DepthPairer, wait_bound_s
+from gear_seg_ros.ros.worker import Frame
 
 MS = 1_000_000
 
