@@ -123,10 +123,12 @@ class DepthPairer:
         nearest = self.nearest_depth_dt_ns(frame)
         near = f"the nearest depth image is {nearest / 1e6:.0f} ms from the colour image" if nearest is not None \
             else "no depth image is cached"
-        if self.paired:  # depth pairs with other frames: this one's was lost or is late
-            return (f"the depth image of this colour frame did not arrive within {self.wait_s:.2f} s ({near}; "
-                    f"{self.paired} of {self.received['image']} colour frames paired so far): depth images are being "
-                    "lost or delayed; see messages_lost in /diagnostics, and try image_qos:=reliable (or auto)")
-        return (f"{near}, more than sync_tolerance_s={self.tolerance_ns / 1e9:g} and no colour frame has paired "
-                "yet: if the offset stays the same, colour and depth are stamped by different clocks (raise "
+        base = (f"no depth image within sync_tolerance_s={self.tolerance_ns / 1e9:g} of this colour frame after "
+                f"waiting {self.wait_s:.2f} s ({near})")
+        with self._changed:
+            others_paired = any(f.depth is not None for f in self._frames.values() if f is not frame)
+        if others_paired:  # depth pairs with the frames around this one: its own was lost or late
+            return (f"{base}; depth pairs with other recent frames, so this one's was lost or delayed: see "
+                    "messages_lost in /diagnostics, and try image_qos:=reliable (or auto)")
+        return (f"{base}; if the offset stays the same, colour and depth are stamped by different clocks (raise "
                 "sync_tolerance_s or fix the driver's stamps)")
