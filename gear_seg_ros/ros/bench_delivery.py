@@ -22,7 +22,7 @@ def subscribe(bag: str, qos_name: str, depth: int, seconds: float) -> dict[str, 
     from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
     from rosbags.rosbag2 import Reader
 
-    from gear_seg_ros.bag.play import _msg_class
+    from gear_seg_ros.bag.play import msg_class
 
     with Reader(bag) as reader:
         topics = {c.topic: c.msgtype for c in reader.connections}
@@ -32,7 +32,7 @@ def subscribe(bag: str, qos_name: str, depth: int, seconds: float) -> dict[str, 
                      reliability=ReliabilityPolicy.RELIABLE if qos_name == "reliable" else ReliabilityPolicy.BEST_EFFORT)
     received = dict.fromkeys(topics, 0)
     for topic, msgtype in topics.items():
-        node.create_subscription(_msg_class(msgtype), topic,
+        node.create_subscription(msg_class(msgtype), topic,
                                  lambda _m, t=topic: received.__setitem__(t, received[t] + 1), qos)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
