@@ -10,7 +10,9 @@ instruction (std_msgs/String). Services: ~/segment (gear_seg_msgs/Segment), ~/en
 Action: ~/segment (gear_seg_msgs/Segment, feedback = stage). Outputs: ~/result (every answer, failures
 included), ~/grasp_targets (only successful answers with at least one target: what a grasp planner subscribes),
 ~/target_mask (mono8 union, header = source frame's), ~/debug_image, ~/descriptions (each newly perceived frame),
-~/grasp_poses (PoseArray, one pose per target), ~/markers (rviz MarkerArray); /diagnostics once a second.
+~/grasp_poses (PoseArray, one pose per target), ~/markers (rviz MarkerArray), ~/detections_2d / ~/detections_3d
+(vision_msgs, ros/detections.py); /diagnostics once a second. Input QoS and its problems: ros/qos.py; depth
+pairing: ros/sync.py.
 Outputs are lifecycle publishers: created at configure, publishing only while active.
 ~/tracked_targets: the answer's targets followed on every new frame (see tracking.py; ~/stop_tracking ends it).
 """
