@@ -57,6 +57,8 @@ IMPORTS = {
     "fastapi": "dam_server.py",
     "rclpy": "the node",
     "gear_seg_msgs.msg": "the node's interfaces",
+    "message_filters": "the node's depth pairing (use_depth)",
+    "vision_msgs.msg": "the node's ~/detections_2d / _3d outputs",
     "launch_ros": "ros2 launch gear_seg_ros agent.launch.py",
     "gear_seg_ros.segment.sam2_official": "segmenter.backend sam2",
     "gear_seg_ros.segment.onnx_sam2": "segmenter.backend onnx_sam2",
@@ -84,7 +86,8 @@ out = {"ok": True, "seconds": round(time.perf_counter() - t, 2)}
 from importlib import metadata
 top = name.split(".")[0]
 dist = {"cv2": "opencv-python-headless", "onnxruntime": "onnxruntime-gpu", "llama_cpp": "llama-cpp-python",
-        "rclpy": None, "gear_seg_msgs": None, "launch_ros": None, "message_filters": None, "sam2": "sam2"}.get(top, top)
+        "rclpy": None, "gear_seg_msgs": None, "launch_ros": None, "message_filters": None, "vision_msgs": None,
+        "sam2": "sam2"}.get(top, top)
 try:
     out["version"] = metadata.version(dist) if dist else str(getattr(mod, "__version__", ""))
 except Exception:

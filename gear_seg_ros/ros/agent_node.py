@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import signal
 import sys
 import time
 import traceback
@@ -487,6 +488,9 @@ def main(args: list[str] | None = None) -> None:
         if rclpy.ok():
             raise
     finally:
+        # Ctrl-C in a terminal reaches the node twice (directly, and forwarded by ros2 launch): the first ended spin(),
+        # a second one must not raise KeyboardInterrupt inside the release (exit -2, the worker left running)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         node._release()
         node.destroy_node()
         rclpy.try_shutdown()
