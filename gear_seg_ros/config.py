@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gear_seg_ros.errors import ConfigError
+from gear_seg_ros.geometry.target import GeometryOptions
 
 
 class _Section(BaseModel):
@@ -255,6 +256,18 @@ class LimitsConfig(_Section):
     max_image_side: int = Field(8192, ge=16, le=65536, description="refuse images with a longer side, pixels")
 
 
+class TargetsConfig(_Section):
+    """How the reasoner's selected masks become targets, one per object (gear_seg_ros/targets.py)."""
+
+    join: bool = Field(True, description="join the selected masks that belong to one object into one target (false: "
+                                         "one target per selected mask)")
+    containment: float = Field(0.9, gt=0.0, le=1.0,
+                               description="one object when at least this fraction of the smaller selected mask "
+                                           "lies inside the other (a part inside its whole)")
+    overlap_iou: float = Field(0.5, gt=0.0, le=1.0, description="one object when two selected masks overlap with "
+                                                                "at least this IoU")
+
+
 class OpticalFlowTrackerConfig(_Section):
     """CPU tracker: dense optical flow (OpenCV DIS) warps each mask from the previous frame to the new one."""
 
@@ -327,6 +340,8 @@ class AgentConfig(_Section):
     nms: NmsConfig = Field(default_factory=NmsConfig)
     describer: DescriberConfig = Field(default_factory=DescriberConfig)
     reasoner: ReasonerConfig = Field(default_factory=ReasonerConfig)
+    targets: TargetsConfig = Field(default_factory=TargetsConfig)
+    geometry: GeometryOptions = Field(default_factory=GeometryOptions)
     cache: CacheConfig = Field(default_factory=CacheConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)

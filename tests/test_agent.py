@@ -117,7 +117,7 @@ def test_invalid_then_valid_answer_is_retried_once(cpu_agent, arc2017):
     llm = NonsenseLLM(["nonsense", '{"explanation": "the first", "mask_ids": [0], "confidence": 7}'])
     agent = GearSegAgent(cpu_agent.config, segmenter=cpu_agent.segmenter, describer=cpu_agent.describer, reasoner=llm)
     result = agent.segment(arc2017["rgb"], "anything", "reasoning")
-    assert result.success and result.ids == [0] and result.union_mask.sum() == result.masks[0].sum()
+    assert result.success and result.ids == [0] and result.union_mask.sum() == result.targets[0].mask.sum()
 
 
 def test_missing_model_file_names_the_fetch_command(tmp_path):

@@ -51,7 +51,8 @@ def run_segment(args) -> int:
         agent.load()  # a missing model file is an error now, not a failed answer after segmentation
         result = agent.segment(image, args.instruction, args.mode)
         overlay_path, json_path = out / f"{stem}_overlay.png", out / f"{stem}_result.json"
-        save_image(overlay_path, draw_overlay(image, result.masks, result.ids))  # ids; descriptions are printed
+        save_image(overlay_path, draw_overlay(image, [t.mask for t in result.targets],
+                                              [t.id for t in result.targets]))  # one label per object
         doc = result.to_dict(with_masks=True)
         doc.update(image=args.image, overlay=str(overlay_path), result_json=str(json_path))
         json_path.write_text(json.dumps(doc, indent=2))
@@ -66,8 +67,10 @@ def _print_result(doc: dict) -> None:
     status = "ok" if doc["success"] else f"FAILED: {doc['message']}"
     print(f"instruction: {doc['instruction']!r} ({doc['mode']}) -> {status}")
     print(f"selected masks: {doc['ids'] or 'none'}")
-    for i, box in zip(doc["ids"], doc["boxes"]):
-        print(f"  [{i}] box={box} {doc['descriptions'][str(i)]}")
+    print(f"targets (one per object): {len(doc['targets'])}")
+    for t in doc["targets"]:
+        joined = f" (masks {', '.join(str(i) for i in t['mask_ids'])} joined)" if len(t["mask_ids"]) > 1 else ""
+        print(f"  [{t['id']}] box={t['box']}{joined} {t['description']}")
     print(f"explanation: {doc['explanation']}")
     timings = ", ".join(f"{k}={v:.3f}" for k, v in doc["timings_s"].items())
     print(f"timings (s): {timings}")

