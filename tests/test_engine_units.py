@@ -183,3 +183,36 @@ def test_resume_accepts_a_manifest_written_before_a_key_existed(tmp_path):
     (tmp_path / MANIFEST).write_text(json.dumps(stored))
     with pytest.raises(ConfigError, match="describer.attributes.small_below"):
         check_manifest(tmp_path, tmp_path, config, opts)
+
+
+def test_maturity_answers_are_targets_a_joined_one_stored_once_as_its_union():
+    """The reasoner picks a strawberry, its calyx (inside it) and a second strawberry for every grade: two
+    targets, the first joined from two masks and stored once as a new mask record (the union, joined_from)."""
+    import numpy as np
+
+    from gear_seg_ros.agent import GearSegAgent
+    from gear_seg_ros.engine.autolabel import maturity_questions
+    from gear_seg_ros.engine.image_job import mask_records
+    from gear_seg_ros.types import MaskProposal, Perception, Selection
+    from gear_seg_ros.utils.rle import decode_rle
+
+    masks = [np.zeros((30, 40), bool) for _ in range(3)]
+    masks[0][5:20, 5:15] = True  # a strawberry
+    masks[1][5:9, 7:13] = True  # its calyx
+    masks[2][5:20, 25:35] = True  # another strawberry
+    perception = Perception("img", (30, 40), [MaskProposal(m) for m in masks],
+                            ["a red round fruit", "green leaves on top", "a red fruit"])
+
+    class Picker:
+        def select(self, perception, instruction, mode, seed=None):
+            return Selection(ids=[1, 2, 0], explanation="strawberries", confidence=9)
+
+    agent = GearSegAgent(reasoner=Picker())
+    records = mask_records(perception, 0.0)
+    questions, dropped = maturity_questions(agent, perception, records, "img", EngineOptions(maturity="strawberry"))
+    assert not dropped and len(questions) == 3 and len(records) == 4
+    joined = records[3]
+    assert joined.joined_from == [0, 1] and joined.eligible and joined.description == "a red round fruit"
+    assert np.array_equal(decode_rle(joined.rle), masks[0] | masks[1]) and joined.area == int(masks[0].sum())
+    assert all(q.answer_ids == [3, 2] for q in questions)  # the objects in the order of their first selected mask
+    ImageRecord(image_id="img", image_file="img.png", height=30, width=40, masks=records, questions=questions)
