@@ -130,33 +130,35 @@ def target_geometry(mask: np.ndarray, depth_m: np.ndarray, k: Sequence[float] | 
         return TargetGeometry(None, None, 0, 0, "no valid depth reading inside the mask")
     vs, us = _sample(valid, n, opts.sample_points)
     z = depth[vs, us].astype(np.float64)
-    med = np.median(z)
-    band = max(opts.mad_k * 1.4826 * float(np.median(np.abs(z - med))), opts.min_band_m)
-    keep = np.abs(z - med) <= band
+    off = np.abs(z - _median(z))
+    keep = off <= max(opts.mad_k * 1.4826 * float(_median(off)), opts.min_band_m)
     z = z[keep]
-    pts = np.stack([(us[keep] + (x0 - cx)) * z / fx, (vs[keep] + (y0 - cy)) * z / fy, z], axis=1)
-    if len(pts) >= opts.min_points:
+    pts = np.stack([(us[keep] + (x0 - cx)) * z / fx, (vs[keep] + (y0 - cy)) * z / fy, z])  # 3 x N: one row an axis
+    if pts.shape[1] >= opts.min_points:
         pts = _plane_inliers(pts, opts)
-    centre = np.median(pts, axis=0)
-    if len(pts) < opts.min_points:
-        return TargetGeometry(centre, None, n, len(pts), f"only {len(pts)} depth points, fewer than "
-                                                          f"geometry.min_points={opts.min_points}: no grasp pose")
-    return TargetGeometry(centre, _pose(pts, centre, opts), n, len(pts))
+    count = pts.shape[1]
+    centre = _median(pts)
+    if count < opts.min_points:
+        return TargetGeometry(centre, None, n, count, f"only {count} depth points, fewer than "
+                                                      f"geometry.min_points={opts.min_points}: no grasp pose")
+    return TargetGeometry(centre, _pose(pts, centre, opts), n, count)
 
 
 def _pose(pts: np.ndarray, centre: np.ndarray, opts: GeometryOptions) -> GraspPose:
-    dist2 = np.sum((pts - centre) ** 2, axis=1)
-    near = pts[dist2 <= opts.normal_radius_m ** 2]
-    if len(near) < opts.min_points:
-        near = pts[np.argpartition(dist2, opts.min_points - 1)[:opts.min_points]]
+    """`pts`: 3 x N points, `centre`: their per-axis median."""
+    d = pts - centre[:, None]
+    dist2 = np.einsum("ij,ij->j", d, d)
+    near = pts[:, dist2 <= opts.normal_radius_m ** 2]
+    if near.shape[1] < opts.min_points:
+        near = pts[:, np.argpartition(dist2, opts.min_points - 1)[:opts.min_points]]
     normal = _plane_normal(near)
     if normal @ centre > 0:  # towards the camera (origin of the optical frame)
         normal = -normal
     # the per-axis median of a tilted surface lies off it: project it onto the local plane
-    position = centre - ((centre - near.mean(axis=0)) @ normal) * normal
+    position = centre - ((centre - near.mean(axis=1)) @ normal) * normal
     rotation = _axes(pts, -normal)
-    local = (pts - position) @ rotation
-    lo, hi = np.percentile(local, [opts.extent_percentile, 100.0 - opts.extent_percentile], axis=0)
+    lo, hi = _quantiles(np.einsum("ji,jk->ik", rotation, pts), opts.extent_percentile / 100.0)
+    lo, hi = lo - position @ rotation, hi - position @ rotation
     return GraspPose(position=position, rotation=rotation, quaternion=quaternion(rotation), extents=hi - lo,
                      center=position + rotation @ ((lo + hi) / 2), normal=normal, approach=-normal)
 
@@ -205,30 +207,58 @@ def _eroded(crop: np.ndarray, radius: int) -> np.ndarray:
                      borderValue=0).view(bool)
 
 
+def _median(a: np.ndarray) -> np.ndarray:
+    """np.median along the last axis (of N values, or per row of 3 x N points) with one partition."""
+    n = a.shape[-1]
+    h = n // 2
+    part = np.partition(a, (h - 1, h) if n % 2 == 0 else h, axis=-1)
+    return part[..., h] if n % 2 else (part[..., h - 1] + part[..., h]) / 2
+
+
+def _quantiles(a: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of `a` (3 x N): the q and 1 - q quantiles, linear between order statistics (np.percentile's
+    default method), with one partition."""
+    n = a.shape[1]
+    lo_at, hi_at = q * (n - 1), (1.0 - q) * (n - 1)
+    lo_i, hi_i = int(lo_at), int(hi_at)
+    lo_j, hi_j = min(lo_i + 1, n - 1), min(hi_i + 1, n - 1)
+    part = np.partition(a, sorted({lo_i, lo_j, hi_i, hi_j}), axis=1)
+    lo = part[:, lo_i] + (part[:, lo_j] - part[:, lo_i]) * (lo_at - lo_i)
+    hi = part[:, hi_i] + (part[:, hi_j] - part[:, hi_i]) * (hi_at - hi_i)
+    return lo, hi
+
+
+def _scatter(pts: np.ndarray) -> np.ndarray:
+    """3 x 3 scatter matrix of 3 x N points about their mean.
+
+    Products over the N points use einsum, not `@`: numpy hands `@` to OpenBLAS, whose worker threads, on a busy
+    2-core machine, doubled the wall time per target (0.7 -> 1.4 ms at best, 1.6 -> 2.7 ms median, load 7)."""
+    centred = pts - pts.mean(axis=1, keepdims=True)
+    return np.einsum("ij,kj->ik", centred, centred)
+
+
 def _plane_normal(pts: np.ndarray) -> np.ndarray:
-    centred = pts - pts.mean(axis=0)
-    return np.linalg.eigh(centred.T @ centred)[1][:, 0]
+    return np.linalg.eigh(_scatter(pts))[1][:, 0]
 
 
 def _plane_inliers(pts: np.ndarray, opts: GeometryOptions) -> np.ndarray:
-    """Points within max(plane_k robust sigmas, plane_min_m) of a plane fitted to all of them."""
-    n = _plane_normal(pts)
-    res = np.abs((pts - np.median(pts, axis=0)) @ n)
-    limit = max(opts.plane_k * 1.4826 * float(np.median(res)), opts.plane_min_m)
-    return pts[res <= limit]
+    """The points (3 x N) within max(plane_k robust sigmas, plane_min_m) of a plane fitted to all of them."""
+    res = np.abs(np.einsum("i,ij->j", _plane_normal(pts), pts - _median(pts)[:, None]))
+    limit = max(opts.plane_k * 1.4826 * float(_median(res)), opts.plane_min_m)
+    return pts[:, res <= limit]
 
 
 def _axes(pts: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Columns x, y, z: x = major axis of the points projected onto the plane perpendicular to z."""
-    centred = pts - pts.mean(axis=0)
-    flat = centred - np.outer(centred @ z, z)
-    w, v = np.linalg.eigh(flat.T @ flat)
+    """Columns x, y, z: x = major axis of the points (3 x N) projected onto the plane perpendicular to z."""
+    flat = np.eye(3) - np.outer(z, z)  # projector onto that plane: the projected points' scatter is P S P
+    w, v = np.linalg.eigh(flat @ _scatter(pts) @ flat)
     x = v[:, np.argmax(w)]
     x = x - (x @ z) * z
     x /= np.linalg.norm(x)
     if x[0] < -1e-9 or (abs(x[0]) <= 1e-9 and x[1] < 0):  # deterministic sign: x points right (then down)
         x = -x
-    return np.stack([x, np.cross(z, x), z], axis=1)
+    y = np.array([z[1] * x[2] - z[2] * x[1], z[2] * x[0] - z[0] * x[2], z[0] * x[1] - z[1] * x[0]])  # z x x
+    return np.stack([x, y, z], axis=1)
 
 
 DEFAULT_OPTIONS = GeometryOptions()
