@@ -6,8 +6,8 @@ One point set serves the centroid and the pose:
 1. inside the mask's box, erode the mask by `erode_px` (edge pixels often see the background behind the object;
    skipped when it would leave fewer than `min_points` readings) and keep the pixels with a depth reading in
    (`min_depth_m`, `max_depth_m`);
-2. sample them on a regular pixel grid, the largest step that still leaves at least `sample_points` of them (all of
-   a small mask): the cost per target is bounded whatever its size;
+2. sample them on a regular pixel grid, the largest step that still leaves about `sample_points` of them or more
+   (all of a small mask): the cost per target is bounded whatever its size;
 3. drop depth outliers outside median +- max(`mad_k` x 1.4826 x MAD, `min_band_m`) and back-project the rest;
 4. with at least `min_points` left, fit a plane and drop the points more than max(`plane_k` robust sigmas,
    `plane_min_m`) off it (salt noise that fell inside the depth band).
@@ -188,7 +188,8 @@ def _box(mask: np.ndarray) -> Box:
 
 
 def _sample(valid: np.ndarray, n: int, points: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rows, columns of the `valid` pixels on a regular grid (step the largest that leaves >= `points` of the `n`)."""
+    """Rows, columns of the `valid` pixels on a regular grid: the largest step with n / step^2 >= `points` (a
+    grid, not a random draw: a 2-D lattice keeps local plane fits well conditioned, and it is deterministic)."""
     step = max(1, int(np.sqrt(n / points)))
     if step == 1:
         return np.nonzero(valid)
