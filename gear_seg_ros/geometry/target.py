@@ -188,8 +188,9 @@ def _box(mask: np.ndarray) -> Box:
 
 
 def _sample(valid: np.ndarray, n: int, points: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rows, columns of the `valid` pixels on a regular grid: the largest step with n / step^2 >= `points` (a
-    grid, not a random draw: a 2-D lattice keeps local plane fits well conditioned, and it is deterministic)."""
+    """Rows, columns of the `valid` pixels on a regular grid: the largest step with n / step^2 >= `points`. (Tried
+    on the 8 arc2017 objects against all pixels: the grid 1.5 mm / 1.0 deg at worst; every k-th pixel in raster
+    order 2.0 mm / 8.5 deg and a seeded random draw 6.6 mm / 8.8 deg at the same budget.)"""
     step = max(1, int(np.sqrt(n / points)))
     if step == 1:
         return np.nonzero(valid)
