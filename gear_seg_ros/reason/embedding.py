@@ -59,10 +59,11 @@ class EmbeddingReasoner(Reasoner):
             query = query.removeprefix(word)
         sims = self._descriptions(perception) @ self._encode([query])[0]
         best = float(sims.max())
-        if best < self.cfg.min_similarity:
+        why = " The matcher compares text only and deduces nothing." if mode == "reasoning" else ""
+        if best < self.cfg.min_similarity:  # no answer: no confidence to give (None, NaN in the message)
             return Selection(ids=[], explanation=(
                 f"No description is similar enough to {instruction!r} (best {best:.2f}, below "
-                f"reasoner.embedding.min_similarity {self.cfg.min_similarity})."), confidence=_unit(best))
+                f"reasoner.embedding.min_similarity {self.cfg.min_similarity}).{why}"))
         number = count_rule(instruction, mode)
         chosen = pick_objects(sims, perception.masks, number, self.cfg.relative_margin, self.cfg.object_margin,
                               self.cfg.part_overlap, self.cfg.min_similarity, self.max_targets)
@@ -70,7 +71,6 @@ class EmbeddingReasoner(Reasoner):
         rule = (f"one object was asked for, so the largest region within {self.cfg.relative_margin} of the best "
                 f"match" if number == ONE else
                 f"one region per object that stands out (within {self.cfg.object_margin} of the best match)")
-        why = " The matcher compares text only and deduces nothing." if mode == "reasoning" else ""
         return Selection(ids=chosen, explanation=(
             f"Similarity to {query!r}: best {best:.2f}; picked {listing}: {rule}.{why}"),
             confidence=_unit(float(sims[chosen].max())))
