@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {margin} | " + " | ".join(f"{c[0]:.1f} / {c[1]:.0f}" for c in cells) + " |")
     print("\nSEVERAL (plural phrasings, strawberry set), relative_margin 0.08, by object_margin: "
           "gIoU / precision / recall of ids vs instances / mean count error")
+    print("| object_margin | " + " | ".join(p for p, n in STRAWBERRY_PHRASES.items() if n == SEVERAL) + " |")
     for margin in (0.0, 0.01, 0.02, 0.05):
         cells = [_score(frames, reasoner, "strawberry", p, SEVERAL, (0.08, margin))
                  for p, n in STRAWBERRY_PHRASES.items() if n == SEVERAL]
