@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from helpers import arc2017_instance, iou
 
-from gear_seg_ros.reason.count import ONE, SEVERAL, count_rule, prompt_rule, requested_number
+from gear_seg_ros.reason.count import ONE, SEVERAL, count_rule, prompt_rule, requested_number, resolve_mode
 from gear_seg_ros.reason.embedding import pick_objects
 from gear_seg_ros.types import MaskProposal
 
@@ -34,6 +34,15 @@ def test_reasoning_mode_takes_the_count_from_the_evidence_and_the_llm_is_told_th
     assert "one id per matching object" in prompt_rule("the ripe strawberries", "referring", 6)
     assert "one object or several" in prompt_rule("the ripe strawberry", "reasoning", 6)
     assert "at most 6" in prompt_rule("the ripe strawberries", "referring", 6)
+
+
+@pytest.mark.parametrize("instruction, mode", [
+    ("the ripe strawberry", "referring"), ("the strawberry on the left", "referring"), ("red boxes", "referring"),
+    ("something to cut the tape with", "reasoning"), ("what I need to divide the dessert", "reasoning"),
+    ("the tool used to tighten bolts", "reasoning"), ("which fruit is ready to pick?", "reasoning")])
+def test_the_cli_default_mode_reads_a_phrase_as_referring_and_a_sentence_as_reasoning(instruction, mode):
+    assert resolve_mode(instruction, "auto") == mode
+    assert resolve_mode(instruction, "reasoning") == "reasoning"  # an explicit mode is kept
 
 
 def _box(x0, y0, x1, y1, size=40):
@@ -92,3 +101,20 @@ def test_the_ripe_strawberry_is_one_object_on_the_fruit(cpu_agent):
     assert result.success and len(result.ids) == 1, result.explanation
     score = iou(result.union_mask, _coco_target(name))
     assert score >= 0.5, f"IoU {score:.2f}: {[result.descriptions[i] for i in result.ids]}"
+
+
+@pytest.mark.slow  # loads the default models in-process once more (~10 s)
+@pytest.mark.skipif(not STRAWBERRY.is_dir(), reason="../shared/data/strawberry_coco absent")
+def test_the_ripe_strawberry_through_the_cli_defaults(tmp_path, capsys):
+    """As a user runs it: `gear-seg segment PHOTO "the ripe strawberry" --json`, no mode, no config."""
+    import json
+
+    from gear_seg_ros.cli.main import main
+
+    name = "000046_jpg.rf.962cbb8861ba7b36453991aa877efa84.jpg"
+    assert main(["segment", str(STRAWBERRY / name), "the ripe strawberry", "--json", "--out", str(tmp_path)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["mode"] == "referring" and len(doc["ids"]) == 1 and 0.0 <= doc["confidence"] <= 1.0
+    from gear_seg_ros.utils.rle import decode_rle
+
+    assert iou(decode_rle(doc["union_rle"]), _coco_target(name)) >= 0.5

@@ -90,3 +90,19 @@ def prompt_rule(instruction: str, mode: str, max_targets: int) -> str:
     return (f"The instruction may be about one object or several: give one id per object it is about (the region "
             f"that shows each whole object), at most {max_targets}; [] if no region fits. Do not list regions that "
             f"merely come first.")
+
+
+# Words that make an instruction a sentence (a purpose, a question) rather than a noun phrase naming the target.
+_SENTENCE_WORDS = {"i", "you", "we", "me", "my", "need", "want", "can", "could", "would", "should", "is", "are", "to",
+                   "use", "used", "for", "that", "which", "who", "what", "where", "how", "why", "something",
+                   "anything", "someone", "do", "does", "if", "help"}
+
+
+def resolve_mode(instruction: str, mode: str) -> str:
+    """`auto` (the CLI's default): a noun phrase naming the target ("the ripe strawberry", "the strawberry on the
+    left") is `referring`; a sentence or a purpose ("something to cut the tape with", "what I need to ...") is
+    `reasoning`. Other modes pass through."""
+    if mode != "auto":
+        return mode
+    words = _words(instruction)
+    return "reasoning" if not words or _SENTENCE_WORDS & set(words) else "referring"
