@@ -64,12 +64,12 @@ def _frames(data: Path):
             queries.append((text, mask.astype(bool), np.zeros(mask.shape, bool), [mask.astype(bool)]))
     frames[("arc2017", "arc2017")] = [agent.perceive(arc["rgb"], frame_id="arc2017"), queries]
     reasoner = agent.reasoner
-    return [(name, p, reasoner._encode(p.descriptions), qs) for (name, _), (p, qs) in frames.items()], reasoner
+    return [(name, p, reasoner.encode(p.descriptions), qs) for (name, _), (p, qs) in frames.items()], reasoner
 
 
 @functools.cache
 def _query_vector(reasoner, text: str) -> np.ndarray:
-    return reasoner._encode([text.lower()])[0]
+    return reasoner.encode([text.lower()])[0]
 
 
 def _score(frames, reasoner, dataset: str, phrase: str | None, number: str | None, margins: tuple[float, float]):

@@ -38,13 +38,15 @@ class EmbeddingReasoner(Reasoner):
         self.model = SentenceTransformer(str(path), device=self.cfg.device)
         self._description_cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Unit-length sentence embeddings (the matcher's similarity is their dot product; bench/target_count.py)."""
         return self.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+
 
     def _descriptions(self, perception: Perception) -> np.ndarray:
         key = (perception.frame_id, tuple(perception.descriptions))
         if key not in self._description_cache:
-            self._description_cache[key] = self._encode(perception.descriptions)
+            self._description_cache[key] = self.encode(perception.descriptions)
             while len(self._description_cache) > 16:
                 self._description_cache.popitem(last=False)
         self._description_cache.move_to_end(key)
@@ -57,7 +59,7 @@ class EmbeddingReasoner(Reasoner):
         query = instruction.strip().rstrip(".?!").lower()
         for word in _FILLER:
             query = query.removeprefix(word)
-        sims = self._descriptions(perception) @ self._encode([query])[0]
+        sims = self._descriptions(perception) @ self.encode([query])[0]
         best = float(sims.max())
         why = " The matcher compares text only and deduces nothing." if mode == "reasoning" else ""
         if best < self.cfg.min_similarity:  # no answer: no confidence to give (None, NaN in the message)
