@@ -29,7 +29,7 @@ ARGUMENTS = [
     ("camera_info", "/camera/color/camera_info", "colour camera_info (intrinsics for the 3-D centroids)"),
     ("use_compressed", "false", "subscribe the compressed topic instead of the raw one"),
     ("use_depth", "false", "subscribe depth + camera_info and fill centroid_3d"),
-    ("image_qos", "best_effort", "input QoS reliability: best_effort | reliable"),
+    ("image_qos", "auto", "input QoS: auto (match the publishers' at activation) | best_effort | reliable"),
     ("policy", "on_request", "on_request | continuous (perceive the newest frame whenever idle)"),
     ("segmenter", "", "override segmenter.backend (classical | sam2 | onnx_sam2); empty = from config"),
     ("describer", "", "override describer.backend (attributes | dam | dam_server | openai_vlm); empty = from config"),

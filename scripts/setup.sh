@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates or updates .venv/ at the repo root: Python 3.11, pinned packages (CPU torch), the package in editable mode,
-# and the pip-installed ROS 2 Jazzy runtime with this repo's interfaces. Re-running is quick when nothing changed.
+# the pip-installed ROS 2 Jazzy runtime with this repo's interfaces, and the ROS 2 tools (`ros2 launch`, ...) from
+# ../shared/vendor/ros2-jazzy with gear_seg_ros in the venv's ament index. Re-running is quick when nothing changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 unset _ROS_WHEELS_BOOTSTRAP_COMPLETE  # never inherit another venv's ROS bootstrap state
@@ -19,8 +20,10 @@ find_python() {
 
 VENV=.venv
 STAMP="$VENV/.setup-stamp"
-INPUTS=(requirements/*.txt setup.py setup.cfg package.xml scripts/setup.sh scripts/setup_ros.sh)
-HASH=$(cat "${INPUTS[@]}" 2>/dev/null | sha256sum | cut -d' ' -f1)
+INPUTS=(requirements/*.txt setup.py setup.cfg package.xml scripts/setup.sh scripts/setup_ros.sh scripts/setup_ros_tools.sh
+        scripts/lib/ros_build.sh ../shared/vendor/ros2-jazzy/PROVENANCE.md)
+# + the names of the launch and config files (setup_ros_tools.sh links each into the venv's share/gear_seg_ros)
+HASH=$({ cat "${INPUTS[@]}" 2>/dev/null; ls launch config; } | sha256sum | cut -d' ' -f1)
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$HASH" ] && [ -x "$VENV/bin/gear-seg" ]; then
   echo "setup: $VENV is up to date"
   exit 0
@@ -39,6 +42,6 @@ echo "setup: installing pinned packages into $VENV (first run: llama-cpp-python 
 "${PIP[@]}" install --no-deps -e . 2>&1 | grep -v "^WARNING: Location" || true
 "$VENV/bin/python" -c "import torch, llama_cpp, sentence_transformers, sam2, gear_seg_ros" ||
   { echo "setup: the Python packages did not install; see the pip output above" >&2; exit 1; }
-bash scripts/setup_ros.sh "$VENV"
+bash scripts/setup_ros_tools.sh "$VENV"  # runs scripts/setup_ros.sh first
 echo "$HASH" > "$STAMP"
 echo "setup: done ($VENV)"

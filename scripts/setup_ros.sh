@@ -105,18 +105,9 @@ print(f"  {patched} file(s) patched")
 PYEOF
 
 echo "setup_ros.sh: building gear_seg_msgs (log: $BUILD/build.log)"
-mkdir -p "$BUILD"
-build() {
-  export PATH="$VENV/bin:$PATH" AMENT_PREFIX_PATH="$VENV" CMAKE_PREFIX_PATH="$VENV"
-  cmake -S "$PKG" -B "$BUILD" -DCMAKE_PREFIX_PATH="$VENV" -DCMAKE_INSTALL_PREFIX="$VENV" \
-    -DPython3_EXECUTABLE="$PY" -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=Release
-  cmake --build "$BUILD" -j "$(nproc)"
-  cmake --install "$BUILD"
-}
-if ! (build) >"$BUILD/build.log" 2>&1; then
-  tail -n 40 "$BUILD/build.log" >&2
-  die "building gear_seg_msgs failed; full log: $BUILD/build.log"
-fi
+# shellcheck source=lib/ros_build.sh
+source "$REPO/scripts/lib/ros_build.sh"
+build_interface_package gear_seg_msgs "$PKG" "$VENV" || die "building gear_seg_msgs failed"
 
 "$PY" -c "$import_check" || die "gear_seg_msgs was built but does not import in $VENV"
 echo "$want" >"$STAMP"

@@ -139,7 +139,7 @@ def test_presets_file_names_only_declared_arguments(launch_module):
         args = preset["arguments"]
         assert set(args) <= PRESET_ARGUMENTS <= declared, (name, set(args) - PRESET_ARGUMENTS)
         assert preset["driver"] and preset["publishes"]["image"]
-        assert args["image_qos"] in ("best_effort", "reliable")
+        assert args["image_qos"] in ("auto", "best_effort", "reliable")
         assert all(v.startswith("/") for k, v in args.items() if k not in ("image_qos", "depth_registered")), name
 
 
@@ -166,7 +166,7 @@ def test_camera_preset_sets_topics_and_explicit_arguments_win(launch_module, cam
 def test_usb_cam_preset_and_unknown_camera(launch_module):
     _, node = _run(launch_module, config=str(REPO / "config" / "cpu.yaml"), camera="usb_cam")
     assert dict(node["remappings"])["image"] == "/image_raw" and node["parameters"][1]["use_depth"] is False
-    assert node["parameters"][1]["image_qos"] == "best_effort"
+    assert node["parameters"][1]["image_qos"] == "auto"
     with pytest.raises(RuntimeError, match=r"camera:=kinect is not a preset; use one of \['oakd', 'realsense'"):
         _run(launch_module, camera="kinect")
 def test_node_is_respawned_after_a_crash_unless_disabled(launch_module):

@@ -66,7 +66,7 @@ def test_node_keys_are_documented_from_the_node_schema():
     frame_buffer = docs["frame_buffer"]
     assert frame_buffer.description.startswith(NodeParams.model_fields["frame_buffer"].description)
     assert (frame_buffer.low, frame_buffer.high) == (1, 1000) and "default: 4" in frame_buffer.description
-    assert docs["image_qos"].choices == ("best_effort", "reliable")
+    assert docs["image_qos"].choices == ("auto", "best_effort", "reliable")
 
 
 def test_node_params_errors_name_the_key_the_value_and_the_fix():

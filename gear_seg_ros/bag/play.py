@@ -45,7 +45,7 @@ def play_bag(bag_dir: str | Path, rate: float = 1.0, topic_remap: dict[str, str]
         publishers = {}
         for conn in reader.connections:
             name = remap.get(conn.topic, conn.topic)
-            publishers[conn.id] = (name, node.create_publisher(_msg_class(conn.msgtype), name,
+            publishers[conn.id] = (name, node.create_publisher(msg_class(conn.msgtype), name,
                                                                qos or _recorded_qos(conn)))
             counts.setdefault(name, 0)
         deadline = time.monotonic() + wait_for_subscribers_s
@@ -80,7 +80,7 @@ def _wait_for_delivery(node, timeout_s: float = 5.0) -> None:
         publisher.wait_for_all_acked(Duration(seconds=timeout_s))
 
 
-def _msg_class(msgtype: str):
+def msg_class(msgtype: str):
     """'sensor_msgs/msg/Image' -> the rclpy message class."""
     package, kind, name = msgtype.split("/")
     try:

@@ -10,7 +10,9 @@ instruction (std_msgs/String). Services: ~/segment (gear_seg_msgs/Segment), ~/en
 Action: ~/segment (gear_seg_msgs/Segment, feedback = stage). Outputs: ~/result (every answer, failures
 included), ~/grasp_targets (only successful answers with at least one target: what a grasp planner subscribes),
 ~/target_mask (mono8 union, header = source frame's), ~/debug_image, ~/descriptions (each newly perceived frame),
-~/grasp_poses (PoseArray, one pose per target), ~/markers (rviz MarkerArray); /diagnostics once a second.
+~/grasp_poses (PoseArray, one pose per target), ~/markers (rviz MarkerArray), ~/detections_2d / ~/detections_3d
+(vision_msgs, ros/detections.py); /diagnostics once a second. Input QoS and its problems: ros/qos.py; depth
+pairing: ros/sync.py.
 Outputs are lifecycle publishers: created at configure, publishing only while active.
 ~/tracked_targets: the answer's targets followed on every new frame (see tracking.py; ~/stop_tracking ends it).
 """
@@ -48,6 +50,7 @@ from gear_seg_ros.ros.conversions import numpy_to_image
 from gear_seg_ros.ros.markers import target_markers
 from gear_seg_ros.ros.messages import empty_result, pose_array
 from gear_seg_ros.ros.pipeline import Pipeline, stamp_ns
+from gear_seg_ros.ros.qos import InputWatch, input_qos
 from gear_seg_ros.ros.worker import Request, Worker
 
 SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
@@ -55,6 +58,9 @@ RESULT_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, histor
 OUTPUTS = (("result", SegmentationResult), ("grasp_targets", SegmentationResult), ("target_mask", Image),
            ("debug_image", Image), ("descriptions", FrameDescriptions), ("grasp_poses", PoseArray),
            ("markers", MarkerArray))
+DETECTIONS = ("detections_2d", "detections_3d", "tracked_detections_2d", "tracked_detections_3d")
+NO_VISION_MSGS = ("vision_msgs is not installed: ~/detections_2d and ~/detections_3d are not published; on a robot "
+                  "apt install ros-jazzy-vision-msgs, here make setup (builds it from ../shared/vendor/ros2-jazzy)")
 
 
 class GearSegAgentNode(LifecycleNode):
@@ -74,6 +80,7 @@ class GearSegAgentNode(LifecycleNode):
         self._action_server: ActionServer | None = None
         self._stats_timer = None
         self._stats = (0, 0)
+        self._watch = InputWatch(self)
         self._input_group = MutuallyExclusiveCallbackGroup()  # frames: cheap, in order
         self._request_group = ReentrantCallbackGroup()  # services / action wait for the worker in parallel
         self.tracker_status: dict[str, Any] = {}  # filled by a tracker; shown in /diagnostics
@@ -89,7 +96,10 @@ class GearSegAgentNode(LifecycleNode):
         from gear_seg_ros.reason.isolated import reasoner_for_node
 
         try:
+            node_params.check_unknown(self)  # a misspelled key in a parameters file is refused, not ignored
             self._params, config = node_params.read(self)
+            if self._params.use_depth:
+                node_params.require_message_filters()
             from gear_seg_ros.doctor import failures, run_checks  # the checks of `gear-seg doctor`, same messages
 
             failed = failures(run_checks(config, ros=False, progress=self.get_logger().info))
@@ -118,6 +128,14 @@ class GearSegAgentNode(LifecycleNode):
                       f"segmenter={c.segmenter.backend} describer={c.describer.backend} reasoner={c.reasoner.backend}"}
         for name, mtype in OUTPUTS:
             self._outputs[name] = self.create_lifecycle_publisher(mtype, f"~/{name}", RESULT_QOS)
+        try:
+            from vision_msgs.msg import Detection2DArray, Detection3DArray
+
+            for name in DETECTIONS:
+                mtype = Detection2DArray if name.endswith("2d") else Detection3DArray
+                self._outputs[name] = self.create_lifecycle_publisher(mtype, f"~/{name}", RESULT_QOS)
+        except ImportError:
+            self.get_logger().warning(NO_VISION_MSGS)
         self._state_label = "inactive"
         self.get_logger().info(
             f"agent ready in {time.monotonic() - t0:.1f} s: segmenter={c.segmenter.backend} "
@@ -126,34 +144,34 @@ class GearSegAgentNode(LifecycleNode):
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         p = self._params
-        qos = QoSProfile(depth=p.image_qos_depth, history=HistoryPolicy.KEEP_LAST,
-                         reliability=ReliabilityPolicy.RELIABLE if p.image_qos == "reliable"
-                         else ReliabilityPolicy.BEST_EFFORT)
         image_topic = "image/compressed" if p.use_compressed else "image"
-        topics = {k: self.resolve_topic_name(k) for k in ("depth", "camera_info")}
-        if p.use_compressed_depth:
-            topics["depth"] = self.resolve_topic_name("depth/compressedDepth")
-        topics["image"] = self.resolve_topic_name(image_topic)
+        depth_topic = "depth/compressedDepth" if p.use_compressed_depth else "depth"
+        topics = {"image": self.resolve_topic_name(image_topic), "depth": self.resolve_topic_name(depth_topic),
+                  "camera_info": self.resolve_topic_name("camera_info")}
         self._pipeline = pipe = Pipeline(self._agent, p, self.get_logger(), self, topics)
-        sub = self.create_subscription
-        if p.use_compressed:
-            self._inputs.append(sub(CompressedImage, image_topic, lambda m: pipe.on_image(m, True), qos,
-                                  callback_group=self._input_group))
-        else:
-            self._inputs.append(sub(Image, image_topic, pipe.on_image, qos, callback_group=self._input_group))
+        fix = (f"set the parameter image_qos (now {p.image_qos}) to best_effort or auto (launch argument "
+               "image_qos:=auto), or make the publisher offer reliable")
+        inputs = [("image", image_topic, CompressedImage if p.use_compressed else Image,
+                   (lambda m: pipe.on_image(m, True)) if p.use_compressed else pipe.on_image)]
         if p.use_depth:
-            if p.use_compressed_depth:  # image_transport's name for it: <depth>/compressedDepth
-                self._inputs.append(sub(CompressedImage, "depth/compressedDepth", pipe.on_depth, qos,
-                                      callback_group=self._input_group))
-            else:
-                self._inputs.append(sub(Image, "depth", pipe.on_depth, qos, callback_group=self._input_group))
+            inputs.append(("depth", depth_topic, CompressedImage if p.use_compressed_depth else Image, pipe.on_depth))
             if not p.depth_registered:
-                self._inputs.append(sub(CameraInfo, "depth_camera_info", pipe.on_depth_camera_info, qos,
-                                      callback_group=self._input_group))
-            self._inputs.append(sub(CameraInfo, "camera_info", pipe.on_camera_info, qos,
-                                  callback_group=self._input_group))
-        self._inputs.append(sub(String, "instruction", self._on_instruction, RESULT_QOS,
-                              callback_group=self._request_group))
+                inputs.append(("depth_camera_info", "depth_camera_info", CameraInfo, pipe.on_depth_camera_info))
+            inputs.append(("camera_info", "camera_info", CameraInfo, pipe.on_camera_info))
+        qos_lines, discovered_by = [], time.monotonic() + 1.0  # image_qos auto: up to 1 s to discover publishers
+        for name, topic, mtype, callback in inputs:
+            resolved = self.resolve_topic_name(topic)
+            qos, line = input_qos(self, resolved, p.image_qos, p.image_qos_depth,
+                                  max(0.0, discovered_by - time.monotonic()))
+            qos_lines.append(line)
+            self._inputs.append(self.create_subscription(
+                mtype, topic, callback, qos, callback_group=self._input_group,
+                event_callbacks=self._watch.callbacks(name, resolved, qos, fix)))
+        instruction_fix = "publish the instruction with reliable QoS (ros2 topic pub uses reliable by default)"
+        self._inputs.append(self.create_subscription(
+            String, "instruction", self._on_instruction, RESULT_QOS, callback_group=self._request_group,
+            event_callbacks=self._watch.callbacks("instruction", self.resolve_topic_name("instruction"), RESULT_QOS,
+                                                  instruction_fix)))
         self._servers = [
             self.create_service(SegmentSrv, "~/segment", self._on_segment, callback_group=self._request_group),
             self.create_service(SetBool, "~/enable", self._on_enable, callback_group=self._request_group)]
@@ -170,10 +188,20 @@ class GearSegAgentNode(LifecycleNode):
         self._worker.start()
         self._stats = (0, 0)
         self._stats_timer = self.create_timer(10.0, self._log_stats, callback_group=self._input_group)
-        self.get_logger().info(f"active: listening on {topics['image']}; services {self.get_fully_qualified_name()}"
-                               "/segment, /enable; action /segment")
+        self.get_logger().info(self._interface_summary(qos_lines))
         self._state_label = "active"
         return super().on_activate(state)  # enables the lifecycle publishers
+
+    def _interface_summary(self, qos_lines: list[str]) -> str:
+        """The start-up log line: every interface by its resolved name (what `ros2 ... call/echo` needs)."""
+        svc = self.resolve_service_name
+        services = [svc("~/segment"), svc("~/enable")] + ([svc("~/stop_tracking")] if self._tracking else [])
+        outputs = [self.resolve_topic_name(f"~/{n}") for n in self._outputs]
+        if self._tracking is not None:
+            outputs.append(self.resolve_topic_name("~/tracked_targets"))
+        return (f"active: inputs {'; '.join(qos_lines)}; instruction {self.resolve_topic_name('instruction')}; "
+                f"services {', '.join(services)}; action {self.resolve_topic_name('~/segment')}; "
+                f"outputs {', '.join(outputs)}; /diagnostics")
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._release()
@@ -328,12 +356,24 @@ class GearSegAgentNode(LifecycleNode):
         if msg.targets:
             pubs["grasp_targets"].publish(msg)
             pubs["grasp_poses"].publish(pose_array(msg))
+            self.publish_detections(msg)
         if self._params.publish_debug_image and image is not None and pubs["debug_image"].get_subscription_count():
             from gear_seg_ros.visualize import draw_overlay
 
             labels = [t.description[:40] for t in msg.targets]
             overlay = draw_overlay(image, r.masks, list(r.ids), labels)
             pubs["debug_image"].publish(numpy_to_image(overlay, "rgb8", msg.header))
+
+    def publish_detections(self, msg: SegmentationResult, tracked: bool = False) -> None:
+        """vision_msgs Detection2DArray / Detection3DArray of a result's targets (ros/detections.py)."""
+        prefix = "tracked_" if tracked else ""
+        pub2, pub3 = self._outputs.get(f"{prefix}detections_2d"), self._outputs.get(f"{prefix}detections_3d")
+        if pub2 is None or pub3 is None:
+            return
+        from gear_seg_ros.ros.detections import detections_2d, detections_3d
+
+        pub2.publish(detections_2d(msg))
+        pub3.publish(detections_3d(msg))
 
     def publish_descriptions(self, msg: FrameDescriptions) -> None:
         pub = self._outputs.get("descriptions")
@@ -343,7 +383,7 @@ class GearSegAgentNode(LifecycleNode):
     def _publish_diagnostics(self) -> None:
         pipe = self._pipeline
         items = diagnostics.sections(self._state_label, self._load, pipe, self._agent, self.tracker_status,
-                                     pipe.params if pipe is not None else None)
+                                     pipe.params if pipe is not None else None, self._watch.snapshot())
         self._diagnostics.publish(diagnostics.diagnostic_array(self.get_clock().now().to_msg(),
                                                                self.get_name(), items))
 
@@ -352,8 +392,9 @@ class GearSegAgentNode(LifecycleNode):
         if frames is None or (frames.received, frames.skipped) == self._stats:
             return
         self._stats = (frames.received, frames.skipped)
-        extra = (f", perceived {self._pipeline.perceived}, skipped {frames.skipped} (worker busy: newest frame wins)"
-                 if self._params.policy == "continuous" else "")
+        extra = f", perceived {self._pipeline.perceived}"
+        if self._params.policy == "continuous":
+            extra += f", dropped while busy {frames.skipped} (newest frame wins)"
         self.get_logger().info(f"frames received {frames.received}{extra}")
 
 
@@ -397,8 +438,39 @@ def remove_temp_params() -> None:
             pass
 
 
+def usage() -> str:
+    """`gear_seg_agent --help`."""
+    from gear_seg_ros.ros.params import node_docs
+
+    rows = "\n".join(f"  {name:28s} {doc.description}" for name, doc in node_docs().items())
+    return f"""usage: gear_seg_agent [-h] [--ros-args [-p KEY:=VALUE]... [-r FROM:=TO]... [--params-file FILE]]
+
+GEAR-Seg reasoning segmentation as a ROS 2 lifecycle node (configures and activates itself unless
+auto_start:=false). Usually started with: ros2 launch gear_seg_ros agent.launch.py [ARG:=VALUE ...]
+(ros2 launch gear_seg_ros agent.launch.py --show-args lists the launch arguments).
+
+examples:
+  gear_seg_agent --ros-args --params-file config/cpu.yaml -p use_depth:=true \\
+      -r image:=/camera/image -r depth:=/camera/depth -r camera_info:=/camera/camera_info
+  ros2 run gear_seg_ros gear_seg_agent --ros-args -p image_qos:=auto
+
+--params-file takes a ROS parameters file or a plain agent config (config/cpu.yaml). Every key of the agent
+config is a parameter (segmenter.backend, reasoner.llama_cpp.model_path, ...: see README "Configuration", or
+ros2 param list / describe on a running node). The node's own parameters:
+{rows}
+
+inputs (remap with -r): image (or image/compressed), depth (or depth/compressedDepth), camera_info,
+depth_camera_info, instruction. Services ~/segment, ~/enable; action ~/segment; outputs ~/result,
+~/grasp_targets, ~/detections_2d, ~/detections_3d, ... (README "ROS 2 node")."""
+
+
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=ros_params_args(sys.argv if args is None else args))
+    argv = sys.argv if args is None else args
+    ours = argv[1:argv.index("--ros-args")] if "--ros-args" in argv else argv[1:]
+    if "-h" in ours or "--help" in ours:
+        print(usage())
+        return
+    rclpy.init(args=ros_params_args(argv))
     node = GearSegAgentNode()
     remove_temp_params()
     # Service / action callbacks wait for the worker: one thread each for the queued requests, plus the inputs.

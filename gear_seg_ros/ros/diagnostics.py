@@ -16,8 +16,10 @@ Section = tuple[str, str, str, dict[str, Any]]
 
 
 def sections(state: str, load: dict[str, Any], pipeline: Any, agent: Any, tracker: dict[str, Any],
-             params: Any) -> list[Section]:
-    """state: lifecycle state label; load: {"state": "not loaded" | "loaded" | "failed", "message", "load_s"}."""
+             params: Any, inputs: dict[str, Any] | None = None) -> list[Section]:
+    """state: lifecycle state label; load: {"state": "not loaded" | "loaded" | "failed", "message", "load_s"};
+    inputs: {"lost": {input: messages lost in transport}, "qos": {topic: incompatible-QoS problem and its fix}}."""
+    inputs = inputs or {}
     out: list[Section] = []
     level = {"loaded": "ok", "failed": "error"}.get(load.get("state", ""), "warn")
     out.append(("models", level, f"{load.get('state', 'not loaded')}: {load.get('message', '')}".rstrip(": "),
@@ -25,23 +27,34 @@ def sections(state: str, load: dict[str, Any], pipeline: Any, agent: Any, tracke
     if pipeline is None:
         out.append(("pipeline", "stale", f"not active (lifecycle state {state})", {}))
     else:
-        frames = pipeline.frames
-        values = {"frames_received": frames.received, "frames_dropped": frames.skipped,
-                  "frames_perceived": pipeline.perceived, "answers": pipeline.answered, "policy": params.policy,
+        frames, answers = pipeline.frames, pipeline.answers
+        values = {"frames_received": frames.received, "frames_perceived": pipeline.perceived,
+                  "answers_ok": answers["ok"], "answers_failed": answers["failed"], "policy": params.policy,
                   "enabled": pipeline.enabled}
+        if params.policy == "continuous":  # on_request perceives only the frames asked about: nothing is dropped
+            values["frames_dropped_while_busy"] = frames.skipped
+        values.update({f"messages_lost_{k}": v for k, v in sorted(inputs.get("lost", {}).items())})
         values.update({f"last_{k}": f"{v:.3f}" for k, v in pipeline.timings.items()})
-        level, message = "ok", f"{frames.received} frames received, {pipeline.answered} answers"
+        level, message = "ok", (f"{frames.received} frames received, {pipeline.perceived} perceived, "
+                                f"{answers['ok']} answers ({answers['failed']} failed)")
         if not frames.received:
             level, message = "warn", f"no image received yet on {pipeline.topics['image']}"
         out.append(("pipeline", level, message, values))
-        if params.use_depth:
-            pairer = pipeline.pairer
-            values = {"frames_with_depth": pairer.paired, "depth_received": pairer.received["depth"],
+        pairer = pipeline.pairer
+        if pairer is not None:
+            values = {"frames_with_depth": pairer.paired, "frames_received": pairer.received["image"],
+                      "depth_received": pairer.received["depth"],
                       "camera_info_received": pairer.received["camera_info"],
-                      "sync_tolerance_s": params.sync_tolerance_s}
-            level = "warn" if frames.received and not pairer.paired else "ok"
-            out.append(("depth pairing", level, f"{pairer.paired} of {frames.received} frames paired with depth",
-                        values))
+                      "answers_with_3d": answers["with_3d"], "answers_without_3d": answers["without_3d"],
+                      "sync_tolerance_s": params.sync_tolerance_s, "depth_wait_s": f"{pairer.wait_s:.2f}"}
+            seen = pairer.received["image"]
+            level = "warn" if (seen and not pairer.paired) or (seen >= 10 and pairer.paired < 0.9 * seen) else "ok"
+            message = (f"{pairer.paired} of {seen} colour frames paired with depth; {answers['with_3d']} answers "
+                       f"with 3-D, {answers['without_3d']} without")
+            out.append(("depth pairing", level, message, values))
+    for topic, problem in sorted(inputs.get("qos", {}).items()):  # {"message", "offered", "requested", "fix"}
+        out.append((f"qos {topic}", "error", problem["message"],
+                    {"topic": topic, **{k: v for k, v in problem.items() if k != "message"}}))
     if agent is not None:
         cache = agent.cache_stats()
         out.append(("cache", "ok", f"{cache['entries']} of {cache['max_entries']} frames cached", cache))

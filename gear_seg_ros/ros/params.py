@@ -20,7 +20,9 @@ from gear_seg_ros.reason.base import MODES
 from gear_seg_ros.ros.param_docs import ParamDoc, agent_docs, model_docs
 
 POLICIES = ("on_request", "continuous")
-QOS_RELIABILITY = ("best_effort", "reliable")
+QOS_RELIABILITY = ("auto", "best_effort", "reliable")
+# Parameters every rclpy node has, and prefixes rclpy handles itself: never "unknown" (check_unknown).
+ROS_OWN = ("use_sim_time", "start_type_description_service", "qos_overrides.")
 _Metres = Annotated[float, Field(ge=-1000.0, le=1000.0, allow_inf_nan=False)]
 _QuaternionPart = Annotated[float, Field(ge=-1000.0, le=1000.0, allow_inf_nan=False)]
 
@@ -37,8 +39,9 @@ class NodeParams(BaseModel):
     default_mode: Literal[MODES] = Field(
         "reasoning", description="selection mode for requests that leave it empty (reasoning | referring)")
     image_qos: Literal[QOS_RELIABILITY] = Field(
-        "best_effort", description="reliability of the image/depth/camera_info subscriptions: best_effort (sensor "
-                                   "data) | reliable")
+        "auto", description="QoS of the image/depth/camera_info subscriptions: auto (match the publishers' "
+                            "reliability and durability at activation, as ros2 bag does; best_effort when none is "
+                            "up yet) | best_effort (sensor data) | reliable")
     image_qos_depth: int = Field(5, ge=1, le=1000, description="history depth of those subscriptions")
     use_compressed: bool = Field(False, description="subscribe image/compressed (jpeg/png) instead of image")
     use_depth: bool = Field(False, description="subscribe depth (16UC1 mm / 32FC1 m, registered to the colour "
@@ -173,6 +176,35 @@ def _coerce_sets(node: Any) -> Any:
     def coerce(changed: list) -> list:
         return [_as_float(p) if p.name in floats else p for p in changed]
     return coerce
+
+
+def check_unknown(node: Any) -> None:
+    """Raises ConfigError for every parameter given to the node (parameters file, -p, launch) that it does not
+    declare, with the closest declared name: rclpy would silently ignore `reasonr.backend: llama_cpp` and the node
+    would run another reasoner than the file asks for."""
+    import difflib
+
+    overrides = getattr(node, "_parameter_overrides", None) or {}  # rclpy keeps undeclared ones here
+    declared = sorted({*NODE_DEFAULTS, *AGENT_DEFAULTS})
+    unknown = sorted(n for n in overrides if n not in declared and not n.startswith(ROS_OWN))
+    if not unknown:
+        return
+    lines = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, declared, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}?" if close else "see ros2 param list <node> for the accepted names"
+        lines.append(f"  {name}: not a parameter of this node; {hint}")
+    raise ConfigError("unknown parameter(s) (from a parameters file, -p or the launch file):\n" + "\n".join(lines))
+
+
+def require_message_filters() -> None:
+    """use_depth pairs colour and depth with message_filters (ros/sync.py): a clear error when it is missing."""
+    try:
+        import message_filters  # noqa: F401
+    except ImportError:
+        raise ConfigError("use_depth:=true needs the ROS 2 package message_filters, which is not installed: on a "
+                          "robot apt install ros-jazzy-message-filters; here run make setup (it installs it from "
+                          "../shared/vendor/ros2-jazzy)") from None
 
 
 def read(node: Any) -> tuple[NodeParams, AgentConfig]:

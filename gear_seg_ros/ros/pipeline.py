@@ -41,12 +41,13 @@ class Pipeline:
     def __init__(self, agent: Any, params: NodeParams, logger: Any, out: Any, topics: dict[str, str]) -> None:
         self.agent, self.params, self.log, self.out, self.topics = agent, params, logger, out, topics
         self.frames = FrameBuffer(params.frame_buffer)
-        self.pairer = DepthPairer(params.sync_tolerance_s)
+        self.pairer = DepthPairer(params.sync_tolerance_s) if params.use_depth else None
         self.timings: dict[str, float] = {}  # last answer's stage seconds (diagnostics)
         self.answered = 0
         self.depth_camera_info: Any = None  # depth_registered:=false only
         self.enabled = params.enable
-        self.perceived = 0
+        self.perceived = 0  # frames segmented and described (either policy); cache hits not counted
+        self.answers = {"ok": 0, "failed": 0, "with_3d": 0, "without_3d": 0}  # what /diagnostics shows
         self.tracking: Any = None  # ros/tracking.py Tracking, when the tracker is enabled
         self.last_perceived: Frame | None = None
         self._warned: set[str] = set()
@@ -62,17 +63,17 @@ class Pipeline:
             except InvalidImageError as exc:
                 self.warn_once(self._input_problem(exc))
         frame = Frame(msg, stamp_ns(msg.header.stamp), frame_key(msg.header))
-        if self.params.use_depth:
+        if self.pairer is not None:
             self.pairer.add_frame(frame)
         self.frames.push(frame)
         if self.tracking is not None:
             self.tracking.on_frame(frame, compressed)
 
     def on_depth(self, msg: Any) -> None:
-        self.pairer.add("depth", stamp_ns(msg.header.stamp), msg)
+        self.pairer.add("depth", msg)
 
     def on_camera_info(self, msg: Any) -> None:
-        self.pairer.add("camera_info", stamp_ns(msg.header.stamp), msg)
+        self.pairer.add("camera_info", msg)
 
     def on_depth_camera_info(self, msg: Any) -> None:
         self.depth_camera_info = msg
@@ -94,7 +95,6 @@ class Pipeline:
             return False
         try:
             self._perceive(frame, None)
-            self.perceived += 1
             self.last_perceived = frame
         except GearSegError as exc:
             self.warn_once(f"continuous perception: {exc}")
@@ -124,6 +124,7 @@ class Pipeline:
             extra = {"wait_s": (req.started or t0) - req.created, "node_total_s": time.monotonic() - t0}
             msg = result_msg(header, r, centroids, extra, poses)
             self.timings, self.answered = dict(zip(msg.stage_names, msg.stage_seconds)), self.answered + 1
+            self._count(msg, centroids)
             if note:
                 self.warn_once(note)
                 msg.message = f"{msg.message}; {note}" if msg.message else note
@@ -142,8 +143,14 @@ class Pipeline:
             self.log.debug(f"request traceback:\n{traceback.format_exc()}")
             msg = empty_result(header, req.instruction, mode,
                                f"internal error {type(exc).__name__}: {exc} (please report it with the node's log)")
+        self.answers["failed"] += 1
         self.out.publish_result(msg, None, None)
         return msg
+
+    def _count(self, msg: Any, centroids: Any) -> None:
+        self.answers["ok" if msg.success else "failed"] += 1
+        if self.pairer is not None and msg.success and msg.targets:
+            self.answers["with_3d" if centroids is not None else "without_3d"] += 1
 
     def _pick(self, wanted_ns: int) -> Frame:
         if wanted_ns:
@@ -164,7 +171,20 @@ class Pipeline:
             raise NoFrameError(
                 f"no image received yet on {self.topics['image']}; start the camera or remap the input "
                 f"(e.g. -r image:=/camera/color/image_raw), and check its QoS matches image_qos={self.params.image_qos}")
-        return frame
+        # continuous: keep the frame already perceived (answered from the cache at once) and wait for its own depth
+        return self._with_depth(frame, newest=not wanted_ns and self.params.policy != "continuous")
+
+    def _with_depth(self, frame: Frame, newest: bool) -> Frame:
+        """use_depth: the frame once its depth and camera_info arrived (bounded wait, DepthPairer.wait_for_pair). For
+        a "newest frame" request a newer frame that completes first is taken, and when none completes in time the
+        newest buffered frame that has them; else the frame itself (its answer says why it has no 3-D)."""
+        if self.pairer is None or self.pairer.complete(frame):
+            return frame
+        newer = self.frames.newest_first if newest else None
+        done = self.pairer.wait_for_pair(frame, newer)
+        if done is None and newest:
+            done = next((f for f in self.frames.newest_first() if self.pairer.complete(f)), None)
+        return done or frame
 
     def _perceive(self, frame: Frame, progress: Any) -> tuple[Any, Any, bool]:
         try:
@@ -174,6 +194,7 @@ class Pipeline:
             raise InvalidImageError(self._input_problem(exc)) from None
         perception, computed = self.agent.ensure_perceived(image, frame.key, progress)
         if computed:
+            self.perceived += 1
             self.out.publish_descriptions(descriptions_msg(frame.msg.header, perception))
             if self.tracking is not None:
                 self.tracking.on_perception(frame.stamp_ns, image, perception)
@@ -189,14 +210,9 @@ class Pipeline:
         if not self.params.use_depth or not r.masks:
             return None
         depth, info = frame.depth, frame.camera_info
-        if depth is None and frame.nearest_depth_dt_ns is None:
-            return f"centroid_3d not filled: no depth image received yet on {self.topics['depth']}"
-        if depth is None:
-            dt = frame.nearest_depth_dt_ns / 1e9
-            return (f"centroid_3d not filled: the nearest depth image is {dt * 1000:.0f} ms from the colour image, "
-                    f"more than sync_tolerance_s={self.params.sync_tolerance_s}; check both stamps come from one clock")
-        if info is None:
-            return f"centroid_3d not filled: no camera_info received yet on {self.topics['camera_info']}"
+        if depth is None or info is None:
+            return "centroid_3d not filled: " + self.pairer.missing_depth_reason(frame, self.topics["depth"],
+                                                                                self.topics["camera_info"])
         try:
             metres = depth_input.depth_in_colour(depth, info, r.union_mask.shape[:2], self.params,
                                                  self.depth_camera_info)

@@ -186,12 +186,9 @@ class Tracking:
         """Depth (metres) and camera_info paired with the frame at capture (sync.DepthPairer); (None, None) if
         none. A fresh frame's depth may still be on its way: wait up to sync_tolerance_s (+50 ms) for it."""
         p = self.pipeline
-        if frame is None or not p.params.use_depth:
+        if frame is None or p.pairer is None:
             return None, None
-        deadline = time.monotonic() + p.params.sync_tolerance_s + 0.05
-        while wait and frame.depth is None and time.monotonic() < deadline:
-            time.sleep(0.005)
-        if frame.depth is None or frame.camera_info is None:
+        if p.pairer.wait_for_pair(frame, timeout_s=p.params.sync_tolerance_s + 0.05 if wait else 0.0) is None:
             return None, None
         try:
             metres = depth_input.depth_in_colour(frame.depth, frame.camera_info, hw, p.params, p.depth_camera_info)
@@ -220,6 +217,7 @@ class Tracking:
         timings = {**{k: float(v) for k, v in self.tracker.last_timings.items()}, "node_track_s": float(seconds)}
         out.stage_names, out.stage_seconds = list(timings), list(timings.values())
         self.pub.publish(out)
+        self.node.publish_detections(out, tracked=True)
 
     @staticmethod
     def _target(header: Any, s: Any, session: _Session, depth: np.ndarray | None, info: Any) -> GraspTarget:

@@ -23,12 +23,10 @@ class Frame:
     stamp_ns: int
     key: str | None  # agent frame id ("<frame_id>@<sec>.<nsec>"); None when the stamp is zero (content hash)
     received: float = field(default_factory=time.monotonic)
-    # Paired at capture by sync.DepthPairer (use_depth): kept with the frame however long the answer takes.
+    # Paired by sync.DepthPairer (use_depth): kept with the frame however long the answer takes.
     depth: Any = None
     depth_dt_ns: int | None = None
-    nearest_depth_dt_ns: int | None = None  # nearest depth seen, even beyond the tolerance (for the message)
     camera_info: Any = None
-    camera_info_dt_ns: int | None = None
 
 
 class FrameBuffer:
@@ -63,6 +61,11 @@ class FrameBuffer:
     def find(self, stamp_ns: int) -> Frame | None:
         with self._lock:
             return next((f for f in reversed(self._frames) if f.stamp_ns == stamp_ns), None)
+
+    def newest_first(self) -> list[Frame]:
+        """The buffered frames, newest first."""
+        with self._lock:
+            return list(reversed(self._frames))
 
     def newest_where(self, pred: Callable[[Frame], bool]) -> Frame | None:
         with self._lock:

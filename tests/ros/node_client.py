@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from ros_env import REPO, ros_env
+from ros_env import REPO, require_message_filters, ros_env
 
 NODE = "/gear_seg_agent"
 
@@ -23,6 +23,8 @@ class NodeProcess:
 
     def __init__(self, tmp: Path, params: dict[str, Any], remaps: dict[str, str] | None = None,
                  ros_args: list[str] | None = None) -> None:
+        if params.get("use_depth"):
+            require_message_filters()
         self.env = ros_env(tmp)
         self.log_path = tmp / "node.log"
         args = [sys.executable, "-m", "gear_seg_ros.ros.agent_node", "--ros-args"]

@@ -42,6 +42,18 @@ def ros_available() -> bool:
     return True
 
 
+MESSAGE_FILTERS_SKIP = ("use_depth needs message_filters, which is not installed in this venv: make setup installs it "
+                        "from ../shared/vendor/ros2-jazzy (scripts/setup_ros_tools.sh)")
+
+
+def require_message_filters() -> None:
+    """pytest.skip the calling test unless message_filters (the node's depth pairing) imports here."""
+    import importlib.util
+
+    if importlib.util.find_spec("message_filters") is None:
+        pytest.skip(MESSAGE_FILTERS_SKIP)
+
+
 def require_ros() -> None:
     """pytest.skip the calling test unless rclpy and gear_seg_msgs import here."""
     if not ros_available():

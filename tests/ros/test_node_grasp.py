@@ -107,10 +107,13 @@ def test_diagnostics_once_a_second(served):
     values = {s.name: {kv.key: kv.value for kv in s.values} for s in status.values()}
     assert values["gear_seg_agent: models"]["lifecycle_state"] == "active"
     pipeline = values["gear_seg_agent: pipeline"]
-    assert int(pipeline["frames_received"]) > 0 and "frames_dropped" in pipeline
-    assert int(values["gear_seg_agent: depth pairing"]["frames_with_depth"]) > 0
-    if int(pipeline["answers"]):
+    assert int(pipeline["frames_received"]) > 0 and "frames_perceived" in pipeline
+    assert "frames_dropped_while_busy" not in pipeline  # on_request perceives only what is asked: nothing dropped
+    depth = values["gear_seg_agent: depth pairing"]
+    assert int(depth["frames_with_depth"]) > 0 and "answers_with_3d" in depth and "depth_wait_s" in depth
+    if int(pipeline["answers_ok"]):
         assert "last_segment_s" in pipeline and "last_node_total_s" in pipeline
+        assert int(pipeline["frames_perceived"]) >= 1  # counted in on_request too
     assert int(values["gear_seg_agent: cache"]["entries"]) >= 0
     tracker = status["gear_seg_agent: tracker"]  # ros/tracking.py: the answer's targets are being tracked
     assert tracker.message == "not tracking" or tracker.message.startswith("tracking "), tracker.message

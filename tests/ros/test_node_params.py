@@ -154,3 +154,36 @@ def test_descriptors_carry_the_schema_description_and_range(make_node):
     assert [(r.from_value, r.to_value) for r in frames.integer_range] == [(1, 1000)]
     assert not node.set_parameters([Parameter("segmenter.sam2.pred_iou_thresh", value=1.5)])[0].successful
     assert node.set_parameters([Parameter("segmenter.sam2.pred_iou_thresh", value=0.5)])[0].successful
+
+
+def test_a_misspelled_key_in_a_parameters_file_is_refused_with_the_closest_name(make_node, tmp_path):
+    """`reasonr:` for `reasoner:` in a copy of config/cpu_llm.yaml: configure fails naming both (rclpy alone would
+    ignore the key, and the node would run the embedding reasoner instead of llama_cpp)."""
+    from rclpy.lifecycle import TransitionCallbackReturn
+
+    from gear_seg_ros.ros.params import check_unknown
+
+    text = (REPO / "config" / "cpu_llm.yaml").read_text()
+    assert "\nreasoner:" in text
+    bad = tmp_path / "cpu_llm_typo.yaml"
+    bad.write_text(text.replace("\nreasoner:", "\nreasonr:"))
+    params = ros_parameters(yaml.safe_load(bad.read_text()), bad)
+    ros_file = tmp_path / "params.yaml"
+    ros_file.write_text(yaml.safe_dump({"/**": {"ros__parameters": params}}))
+    node = make_node("--params-file", str(ros_file), "-p", "use_sim_time:=false")
+    with pytest.raises(ConfigError, match=r"reasonr\.backend: not a parameter of this node; did you mean "
+                                          r"reasoner\.backend\?"):
+        check_unknown(node)
+    assert node.trigger_configure() == TransitionCallbackReturn.FAILURE  # configure refuses it too
+    check_unknown(make_node("--params-file", str(REPO / "config" / "agent.yaml")))  # a correct file passes
+
+
+def test_gear_seg_agent_help_prints_usage_instead_of_starting(ros_environ):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "gear_seg_ros.ros.agent_node", "--help"], env=ros_environ,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("usage: gear_seg_agent") and "image_qos" in proc.stdout
+    assert "ros2 launch gear_seg_ros agent.launch.py" in proc.stdout and "[INFO]" not in proc.stdout
