@@ -53,14 +53,14 @@ def test_paraphrases_naming_a_mask_id_are_dropped_and_numbering_stripped():
     assert q.questions == ["what holds my coffee?", "what do I drink from?"]
 
 
-def _question(qid, text, ids, confidence=8.0, category="functional"):
+def _question(qid, text, ids, confidence=0.8, category="functional"):
     return QuestionRecord(question_id=qid, category=category, text=text, is_sentence=True, explanation="e",
                           answers=[AnswerRecord(mask_id=i, label="x") for i in ids], confidence=confidence)
 
 
 def test_filters_confidence_and_duplicates():
     kept = [_question("a", ["What is for drinking?"], [1])]
-    assert "confidence" in rejection(_question("b", ["x y z"], [2], confidence=5), [], OPTS)
+    assert "confidence" in rejection(_question("b", ["x y z"], [2], confidence=0.5), [], OPTS)
     assert "same question" in rejection(_question("b", ["what is FOR drinking"], [2]), kept, OPTS)
     assert "same answer" in rejection(_question("b", ["other words"], [1]), kept, OPTS)
     assert rejection(_question("b", ["other words"], [1], category="part"), kept, OPTS) == ""
@@ -108,7 +108,7 @@ def test_split_ratios():
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["engine", "/nonexistent/images"], "images folder not found"),
+    (["engine", "/nonexistent/images"], "images folder /nonexistent/images does not exist"),
     (["engine", "{images}", "--config", "{repo}/config/cpu.yaml"], "cannot write questions"),
     (["engine", "{images}", "--split", "1,2"], "three non-negative ratios"),
     (["engine", "{images}", "--formats", "voc"], "unknown --formats"),

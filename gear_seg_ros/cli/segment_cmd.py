@@ -6,6 +6,7 @@ from pathlib import Path
 
 from gear_seg_ros.cli.common import add_config_arg, load_config, read_image, stdout_to_stderr
 from gear_seg_ros.reason import MODES
+from gear_seg_ros.reason.count import resolve_mode
 
 DEMO_INSTRUCTION = "the green box"
 
@@ -15,7 +16,9 @@ def register(sub) -> None:
     p.add_argument("image", help="image file, or pkg:arc2017 / pkg:voc / pkg:astronaut ... (photos shipped in PyPI "
                                  "packages)")
     p.add_argument("instruction")
-    p.add_argument("--mode", choices=MODES, default="reasoning")
+    p.add_argument("--mode", choices=("auto", *MODES), default="auto",
+                   help="auto (default): a noun phrase naming the target is referring, a sentence or a purpose is "
+                        "reasoning (README: what the modes change per reasoner)")
     add_config_arg(p)
     p.add_argument("--out", default="out", help="output folder (default: ./out)")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout and nothing else")
@@ -42,6 +45,7 @@ def run_segment(args) -> int:
     from gear_seg_ros.image_io import save_image
     from gear_seg_ros.visualize import draw_overlay
 
+    args.mode = resolve_mode(args.instruction, args.mode)
     with stdout_to_stderr(args.json):
         image, stem = read_image(args.image)
         agent = GearSegAgent(load_config(args.config))

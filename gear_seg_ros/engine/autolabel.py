@@ -4,9 +4,8 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
-from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints, create_model
+from pydantic import BaseModel, Field, create_model
 
 from gear_seg_ros.engine import prompts
 from gear_seg_ros.engine.llm_calls import complete_json
@@ -14,6 +13,7 @@ from gear_seg_ros.engine.options import MATURITY_GRADES, EngineOptions, derived_
 from gear_seg_ros.engine.records import AnswerRecord, DropRecord, InstanceRecord, MaskRecord, QuestionRecord
 from gear_seg_ros.types import Perception
 from gear_seg_ros.utils.llm_schema import STRICT, llm_schema
+from gear_seg_ros.utils.llm_schema import text as text_field
 from gear_seg_ros.utils.rle import encode_rle
 
 CHUNK = 8  # masks per LLM call: short answers keep a small model on track
@@ -33,7 +33,7 @@ def category_name(text: str) -> str:
     return "" if not name or name in NOT_OBJECTS or name[0].isdigit() else name
 
 
-Label = Annotated[str, StringConstraints(min_length=2, max_length=32)]
+Label = text_field(2, 32)  # bounded like every LLM string (utils/llm_schema.py), so each chunk's answer closes
 
 
 @lru_cache(maxsize=256)

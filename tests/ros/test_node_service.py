@@ -48,7 +48,7 @@ def test_service_segments_the_newest_frame(served):
         assert target.description
     times = stage_seconds(result)
     assert {"segment_s", "describe_s", "reason_s", "total_s", "node_total_s"} <= set(times)
-    assert 1.0 <= result.confidence <= 10.0  # the reasoners' 1-10 scale (NaN = no confidence fails here)
+    assert 0.0 <= result.confidence <= 1.0  # the message's scale, as everywhere (NaN = no confidence fails here)
 
 
 def test_outputs_are_published(served):

@@ -48,7 +48,7 @@ def test_answer_targets_are_tracked_through_a_bag_with_stable_ids(tmp_path, arc2
                                         QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
         stop = client.node.create_client(Trigger, f"{NODE}/stop_tracking")
         _play(first, node.env)
-        response = client.call("the red card", "referring")
+        response = client.call("the red cards", "referring")  # plural: several targets (reason/count.py)
         assert response.success and response.result.targets, response.message + node.log()[-3000:]
         answer = {t.id: mask_of(t.mask) for t in response.result.targets}
         selected = sorted(response.result.selected_ids)
