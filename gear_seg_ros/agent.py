@@ -18,6 +18,7 @@ from gear_seg_ros.image_io import validate_image
 from gear_seg_ros.reason import MODES, REASONERS
 from gear_seg_ros.segment import SEGMENTERS
 from gear_seg_ros.segment.nms import filter_masks
+from gear_seg_ros.targets import join_targets
 from gear_seg_ros.types import Perception, QueryResult, Selection
 
 log = logging.getLogger("gear_seg")
@@ -190,14 +191,13 @@ class GearSegAgent:
     def _result(self, perception: Perception, instruction: str, mode: str, selection: Selection,
                 reason_s: float, fresh: bool) -> QueryResult:
         h, w = perception.image_size
-        masks = [perception.masks[i].mask for i in selection.ids]
-        union = np.logical_or.reduce(masks) if masks else np.zeros((h, w), dtype=bool)
+        targets = join_targets(perception.masks, selection.ids, perception.descriptions, self.config.targets)
+        union = np.logical_or.reduce([t.mask for t in targets]) if targets else np.zeros((h, w), dtype=bool)
         stage = {k: (perception.timings.get(k, 0.0) if fresh else 0.0) for k in ("segment_s", "nms_s", "describe_s")}
         timings = {**stage, "reason_s": reason_s, "total_s": sum(stage.values()) + reason_s}
         return QueryResult(
             frame_id=perception.frame_id, instruction=instruction, mode=mode, ids=list(selection.ids),
-            masks=masks, union_mask=union, boxes=[perception.masks[i].box for i in selection.ids],
-            scores=[perception.masks[i].score for i in selection.ids], explanation=selection.explanation,
+            targets=targets, union_mask=union, explanation=selection.explanation,
             confidence=selection.confidence, descriptions=dict(perception.numbered()), timings=timings,
             from_cache=not fresh, success=not selection.message, message=selection.message or selection.note)
 

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gear_seg_ros.errors import ConfigError
+from gear_seg_ros.geometry.target import GeometryOptions
 
 
 class _Section(BaseModel):
@@ -228,14 +229,24 @@ class EmbeddingReasonerConfig(_Section):
                                                                     "(pkg://<package> = inside an installed package)")
     min_similarity: float = Field(0.2, ge=-1.0, le=1.0, description="select no mask less similar to the "
                                                                     "instruction than this (cosine)")
-    relative_margin: float = Field(0.05, ge=0.0, le=2.0,
-                                   description="also select masks within this similarity of the best one")
+    # The count rule's constants (reason/count.py, reason/embedding.py), measured on the strawberry, labelme VOC and
+    # arc2017 sets with the attribute describer (docs/benchmarks.md, "Number of targets").
+    relative_margin: float = Field(0.08, ge=0.0, le=2.0,
+                                   description="candidates: masks within this similarity of the best one; one "
+                                               "object = the largest candidate")
+    object_margin: float = Field(0.02, ge=0.0, le=2.0,
+                                 description="several objects: each candidate within this similarity of the best "
+                                             "stands for an object (at most reasoner.max_targets)")
+    part_overlap: float = Field(0.5, gt=0.0, le=1.0,
+                                description="a candidate with at least this fraction of a strong match inside it is "
+                                            "that match's object; the largest such candidate is picked")
     device: str = Field("cpu", description="torch device of the embedder: cpu | cuda")
 
 
 class ReasonerConfig(_Section):
     backend: str = Field("embedding", description="reasoner backend: embedding | llama_cpp | openai")
-    max_targets: int = Field(6, ge=1, le=256, description="select at most this many masks")
+    max_targets: int = Field(6, ge=1, le=256, description="select at most this many masks (an upper bound: how many "
+                                                                  "the instruction asks for decides, reason/count.py)")
     retries: int = Field(1, ge=0, le=5, description="re-ask the LLM this often when its answer fails the schema")
     isolation: Literal["auto", "none", "process"] = Field(
         "auto", description="process = the reasoner runs in a supervised child process restarted after a native "
@@ -253,6 +264,18 @@ class CacheConfig(_Section):
 class LimitsConfig(_Section):
     max_instruction_chars: int = Field(2000, ge=1, le=10**6, description="refuse longer instructions")
     max_image_side: int = Field(8192, ge=16, le=65536, description="refuse images with a longer side, pixels")
+
+
+class TargetsConfig(_Section):
+    """How the reasoner's selected masks become targets, one per object (gear_seg_ros/targets.py)."""
+
+    join: bool = Field(True, description="join the selected masks that belong to one object into one target (false: "
+                                         "one target per selected mask)")
+    containment: float = Field(0.9, gt=0.0, le=1.0,
+                               description="one object when at least this fraction of the smaller selected mask "
+                                           "lies inside the other (a part inside its whole)")
+    overlap_iou: float = Field(0.5, gt=0.0, le=1.0, description="one object when two selected masks overlap with "
+                                                                "at least this IoU")
 
 
 class OpticalFlowTrackerConfig(_Section):
@@ -327,6 +350,8 @@ class AgentConfig(_Section):
     nms: NmsConfig = Field(default_factory=NmsConfig)
     describer: DescriberConfig = Field(default_factory=DescriberConfig)
     reasoner: ReasonerConfig = Field(default_factory=ReasonerConfig)
+    targets: TargetsConfig = Field(default_factory=TargetsConfig)
+    geometry: GeometryOptions = Field(default_factory=GeometryOptions)
     cache: CacheConfig = Field(default_factory=CacheConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)

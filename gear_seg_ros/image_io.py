@@ -41,6 +41,8 @@ def load_image(path: str | Path, max_side: int = 8192) -> np.ndarray:
     import cv2
 
     path = Path(path)
+    if path.is_dir():
+        raise InvalidImageError(f"{path} is a folder, not an image file; pass one image file")
     if not path.is_file():
         raise InvalidImageError(f"image file not found: {path}")
     data = np.fromfile(str(path), dtype=np.uint8)

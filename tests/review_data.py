@@ -13,16 +13,16 @@ from gear_seg_ros.utils.rle import encode_rle
 QUESTIONS = {  # image -> [(category, paraphrases, [(mask index, label)], confidence)]
     "arc2017": [
         ("functional", ["Which item would you use to cut the tape?", "What can cut the tape?"],
-         [(5, "scissors")], 9.0),
+         [(5, "scissors")], 0.9),
         ("attribute", ["Which packages hold something to wash with?", "What is for washing?"],
-         [(3, "soap"), (1, "baby wipes")], 7.0),
-        ("part", ["Which object has compartments for freezing water?"], [(6, "ice cube tray")], 4.0),
+         [(3, "soap"), (1, "baby wipes")], 0.7),
+        ("part", ["Which object has compartments for freezing water?"], [(6, "ice cube tray")], 0.4),
     ],
     "voc": [
         ("commonsense", ["Who is sitting closest to the camera?", "Which person is nearest?"],
-         [(15, "person")], 8.0),
-        ("functional", ["Where could the people put their plates?"], [(18, "dining table")], 6.0),
-        ("attribute", ["Which object is the tall glass container?"], [(0, "bottle")], 5.0),
+         [(15, "person")], 0.8),
+        ("functional", ["Where could the people put their plates?"], [(18, "dining table")], 0.6),
+        ("attribute", ["Which object is the tall glass container?"], [(0, "bottle")], 0.5),
     ],
 }
 

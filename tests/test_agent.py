@@ -99,7 +99,7 @@ class NonsenseLLM(LLMReasoner):
         super().__init__(max_targets=6, retries=1)
         self.answers, self.calls = list(answers), 0
 
-    def complete(self, messages, schema, *, seed=None):
+    def complete(self, messages, schema, *, seed=None, max_tokens=None):
         self.calls += 1
         return self.answers.pop(0)
 
@@ -114,10 +114,10 @@ def test_nonsense_answer_twice_gives_an_empty_selection_with_the_reason(cpu_agen
 
 
 def test_invalid_then_valid_answer_is_retried_once(cpu_agent, arc2017):
-    llm = NonsenseLLM(["nonsense", '{"explanation": "the first", "mask_ids": [0], "confidence": 7}'])
+    llm = NonsenseLLM(["nonsense", '{"explanation": "The first region fits.", "mask_ids": [0], "confidence": 7}'])
     agent = GearSegAgent(cpu_agent.config, segmenter=cpu_agent.segmenter, describer=cpu_agent.describer, reasoner=llm)
     result = agent.segment(arc2017["rgb"], "anything", "reasoning")
-    assert result.success and result.ids == [0] and result.union_mask.sum() == result.masks[0].sum()
+    assert result.success and result.ids == [0] and result.union_mask.sum() == result.targets[0].mask.sum()
 
 
 def test_missing_model_file_names_the_fetch_command(tmp_path):
@@ -136,9 +136,9 @@ class SeedRecordingLLM(LLMReasoner):
         super().__init__(max_targets=6, retries=0)
         self.seeds = []
 
-    def complete(self, messages, schema, *, seed=None):
+    def complete(self, messages, schema, *, seed=None, max_tokens=None):
         self.seeds.append(seed)
-        return '{"explanation": "x", "mask_ids": [1], "confidence": 7}'
+        return '{"explanation": "Mask 1 is everything.", "mask_ids": [1], "confidence": 7}'
 
 
 def test_perception_api_round_trips_and_query_forwards_the_seed():

@@ -18,7 +18,10 @@ def test_segment_json_prints_one_document_and_writes_outputs(tmp_path):
                     "--json")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)  # stdout is exactly one JSON document
-    assert doc["success"] and doc["ids"] and len(doc["masks_rle"]) == len(doc["ids"])
+    assert doc["success"] and doc["ids"] and "masks_rle" not in doc
+    (target,) = doc["targets"]  # the selected masks are pieces of the one green box: one target lists them all
+    assert sorted(target["mask_ids"]) == sorted(doc["ids"]) and target["id"] in target["mask_ids"]
+    assert target["rle"]["size"] == [480, 640] and target["area"] > 0
     assert (tmp_path / "arc2017_overlay.png").stat().st_size > 10_000
     assert json.loads((tmp_path / "arc2017_result.json").read_text())["ids"] == doc["ids"]
 

@@ -9,7 +9,7 @@ import pytest
 
 from gear_seg_ros import compressed_depth as cd
 from gear_seg_ros.errors import InvalidImageError
-from gear_seg_ros.ros.depth3d import mask_centroid_3d
+from gear_seg_ros.geometry.target import target_geometry
 
 DEPTH_MAX = 10.0
 
@@ -77,15 +77,17 @@ def test_rvl_on_edge_cases():
 def test_centroids_of_the_arc2017_objects(arc2017, depth, index):
     mask = arc2017["masks"][index].astype(bool)
     k = arc2017["camera_info"]["K"]
-    raw = mask_centroid_3d(mask, depth, k)
-    mm_raw = mask_centroid_3d(mask, millimetres(depth) * np.float32(0.001), k)
-    via16 = mask_centroid_3d(mask, cd.decode_metres(*cd.encode(millimetres(depth))), k)
-    via32 = mask_centroid_3d(mask, cd.decode_metres(*cd.encode(depth)), k)
-    as_xyz = lambda c: np.array([c.x, c.y, c.z])
-    assert raw.valid and via16.valid and via32.valid
-    assert np.linalg.norm(as_xyz(via16) - as_xyz(mm_raw)) == 0.0  # lossless
-    assert np.linalg.norm(as_xyz(via16) - as_xyz(raw)) < 0.001  # 1 mm: millimetre rounding only
-    assert np.linalg.norm(as_xyz(via32) - as_xyz(raw)) <= cd.quantisation_step(raw.z + 0.05) * 1.5
+    raw = target_geometry(mask, depth, k).centroid
+    mm_raw = target_geometry(mask, millimetres(depth) * np.float32(0.001), k).centroid
+    via16 = target_geometry(mask, cd.decode_metres(*cd.encode(millimetres(depth))), k).centroid
+    via32 = target_geometry(mask, cd.decode_metres(*cd.encode(depth)), k).centroid
+    assert raw is not None and via16 is not None and via32 is not None
+    assert np.linalg.norm(via16 - mm_raw) == 0.0  # lossless
+    assert np.linalg.norm(via16 - raw) < 0.001  # 1 mm: millimetre rounding only
+    # 32FC1 moves each depth by at most one quantisation step (test above); the centroid, a median of the points
+    # that pass the outlier rules, moves by less than 0.03 mm, except on the thin scissors (0.28 mm), where a
+    # quantised depth crosses the outlier band and the median lands on the neighbouring point
+    assert np.linalg.norm(via32 - raw) <= 0.0005
 
 
 def test_bad_messages_are_explained():

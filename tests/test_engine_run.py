@@ -74,7 +74,7 @@ def test_records_are_schema_valid_with_existing_ids(reference):
         assert all(m.area >= record.height * record.width / 600 for m in record.masks if m.eligible)
         assert len(record.questions) + len(record.dropped) == 1  # the one question was kept or its drop explained
         for q in record.questions:
-            assert set(q.answer_ids) <= eligible and q.confidence >= 6 and 2 <= len(q.text) <= 3
+            assert set(q.answer_ids) <= eligible and 0.6 <= q.confidence <= 1 and 2 <= len(q.text) <= 3
         assert has_outputs(reference / "perception", record.image_id)
 
 

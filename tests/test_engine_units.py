@@ -53,14 +53,14 @@ def test_paraphrases_naming_a_mask_id_are_dropped_and_numbering_stripped():
     assert q.questions == ["what holds my coffee?", "what do I drink from?"]
 
 
-def _question(qid, text, ids, confidence=8.0, category="functional"):
+def _question(qid, text, ids, confidence=0.8, category="functional"):
     return QuestionRecord(question_id=qid, category=category, text=text, is_sentence=True, explanation="e",
                           answers=[AnswerRecord(mask_id=i, label="x") for i in ids], confidence=confidence)
 
 
 def test_filters_confidence_and_duplicates():
     kept = [_question("a", ["What is for drinking?"], [1])]
-    assert "confidence" in rejection(_question("b", ["x y z"], [2], confidence=5), [], OPTS)
+    assert "confidence" in rejection(_question("b", ["x y z"], [2], confidence=0.5), [], OPTS)
     assert "same question" in rejection(_question("b", ["what is FOR drinking"], [2]), kept, OPTS)
     assert "same answer" in rejection(_question("b", ["other words"], [1]), kept, OPTS)
     assert rejection(_question("b", ["other words"], [1], category="part"), kept, OPTS) == ""
@@ -108,7 +108,7 @@ def test_split_ratios():
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["engine", "/nonexistent/images"], "images folder not found"),
+    (["engine", "/nonexistent/images"], "images folder /nonexistent/images does not exist"),
     (["engine", "{images}", "--config", "{repo}/config/cpu.yaml"], "cannot write questions"),
     (["engine", "{images}", "--split", "1,2"], "three non-negative ratios"),
     (["engine", "{images}", "--formats", "voc"], "unknown --formats"),
@@ -183,3 +183,36 @@ def test_resume_accepts_a_manifest_written_before_a_key_existed(tmp_path):
     (tmp_path / MANIFEST).write_text(json.dumps(stored))
     with pytest.raises(ConfigError, match="describer.attributes.small_below"):
         check_manifest(tmp_path, tmp_path, config, opts)
+
+
+def test_maturity_answers_are_targets_a_joined_one_stored_once_as_its_union():
+    """The reasoner picks a strawberry, its calyx (inside it) and a second strawberry for every grade: two
+    targets, the first joined from two masks and stored once as a new mask record (the union, joined_from)."""
+    import numpy as np
+
+    from gear_seg_ros.agent import GearSegAgent
+    from gear_seg_ros.engine.autolabel import maturity_questions
+    from gear_seg_ros.engine.image_job import mask_records
+    from gear_seg_ros.types import MaskProposal, Perception, Selection
+    from gear_seg_ros.utils.rle import decode_rle
+
+    masks = [np.zeros((30, 40), bool) for _ in range(3)]
+    masks[0][5:20, 5:15] = True  # a strawberry
+    masks[1][5:9, 7:13] = True  # its calyx
+    masks[2][5:20, 25:35] = True  # another strawberry
+    perception = Perception("img", (30, 40), [MaskProposal(m) for m in masks],
+                            ["a red round fruit", "green leaves on top", "a red fruit"])
+
+    class Picker:
+        def select(self, perception, instruction, mode, seed=None):
+            return Selection(ids=[1, 2, 0], explanation="strawberries", confidence=9)
+
+    agent = GearSegAgent(reasoner=Picker())
+    records = mask_records(perception, 0.0)
+    questions, dropped = maturity_questions(agent, perception, records, "img", EngineOptions(maturity="strawberry"))
+    assert not dropped and len(questions) == 3 and len(records) == 4
+    joined = records[3]
+    assert joined.joined_from == [0, 1] and joined.eligible and joined.description == "a red round fruit"
+    assert np.array_equal(decode_rle(joined.rle), masks[0] | masks[1]) and joined.area == int(masks[0].sum())
+    assert all(q.answer_ids == [3, 2] for q in questions)  # the objects in the order of their first selected mask
+    ImageRecord(image_id="img", image_file="img.png", height=30, width=40, masks=records, questions=questions)

@@ -118,3 +118,40 @@ def test_coco_map_from_instances(tmp_path):
     assert summary["overall"]["gIoU"] == 1.0
     assert summary["by_mode"] == {"referring": summary["overall"]}
     assert summary["coco"]["mAP"] == pytest.approx(1.0) and summary["coco"]["gt_instances"] == 2
+
+
+@pytest.mark.parametrize("join, targets, precision", [(True, 1, 1.0), (False, 2, 0.5)])
+def test_instance_precision_and_recall_of_targets(tmp_path, join, targets, precision):
+    """'red mug, mug handle' selects the mug and its handle (inside it): one object, one target (issue 18); with
+    targets.join false each selected mask is a target and the handle is a false positive."""
+    from gear_seg_ros.config import AgentConfig
+
+    masks = proposals()
+    instances = [GtInstance(masks[0].mask), GtInstance(masks[1].mask)]  # the mug and the plate
+    sample = EvalSample("img", np.zeros((H, W, 3), np.uint8), [EvalQuery("red mug, mug handle", False, "thing")],
+                        masks[0].mask | masks[1].mask, np.zeros((H, W), bool), instances=instances)
+    agent = GearSegAgent(AgentConfig.from_dict({"targets": {"join": join}}), segmenter=FixedSegmenter(),
+                         describer=LabelDescriber(), reasoner=SubstringReasoner())
+    summary = evaluate([sample], agent, out_dir=tmp_path)
+    record = read_jsonl(tmp_path / "results.jsonl")[0]
+    assert record["ids"] == [0, 2] and len(record["targets"]) == targets
+    assert record["instances"] == {"targets": targets, "gt_instances": 2, "matched": 1}
+    assert summary["instances"] == {"iou_threshold": 0.5, "queries": 1, "targets": targets, "gt_instances": 2,
+                                    "matched": 1, "precision": precision, "recall": 0.5}
+    assert summary["coco"]["predictions"] == targets
+
+
+def test_match_instances_one_to_one_best_first_and_crowds():
+    from gear_seg_ros.evaluation.instances import match_instances
+
+    a = np.zeros((10, 10), bool)
+    a[:5] = True
+    b = np.zeros((10, 10), bool)
+    b[5:] = True
+    half = np.zeros((10, 10), bool)
+    half[:5, :6] = True  # IoU 0.6 with a
+    assert match_instances([a, half], [GtInstance(a)]).to_dict() == {"targets": 2, "gt_instances": 1, "matched": 1}
+    assert match_instances([half, a], [GtInstance(a), GtInstance(b)]).matched == 1  # a takes a; half is left
+    assert match_instances([b], [GtInstance(a), GtInstance(b, iscrowd=True)]).to_dict() == \
+        {"targets": 0, "gt_instances": 1, "matched": 0}  # inside a crowd: neither right nor wrong
+    assert match_instances([np.zeros((10, 10), bool)], [GtInstance(a)]).targets == 0  # empty masks do not count

@@ -4,7 +4,7 @@ import math
 import pytest
 
 from gear_seg_ros.errors import InvalidImageError
-from gear_seg_ros.ros.depth3d import intrinsics
+from gear_seg_ros.geometry.camera import intrinsics
 
 GOOD = [525.0, 0.0, 319.5, 0.0, 525.0, 239.5, 0.0, 0.0, 1.0]
 

@@ -34,7 +34,7 @@ class Recorder(LLMReasoner):
         super().__init__(max_targets=max_targets, retries=0)
         self.answers, self.schemas = list(answers), []
 
-    def complete(self, messages, schema, *, seed=None):
+    def complete(self, messages, schema, *, seed=None, max_tokens=None):
         self.schemas.append(schema)
         return self.answers.pop(0)
 
@@ -56,23 +56,35 @@ def _agree(schema: dict, model, answer) -> bool:
 
 
 def test_the_reasoner_sends_the_schema_of_the_model_it_validates_with():
-    llm = Recorder(['{"explanation": "the red one", "mask_ids": [2, 2], "confidence": 7}'])
-    selection = llm.select(_perception(3), "the red one", "referring")
-    model = answer_model(3, 2, explanation_chars(llm.answer_tokens(), 2))
-    assert llm.schemas == [llm_schema(model)] and llm.schemas[0] == answer_schema(3, 2, explanation_chars(256, 2))
-    assert selection.ids == [2] and selection.confidence == 7.0
+    llm = Recorder(['{"explanation": "Mask 2 is the red one.", "mask_ids": [2, 2], "confidence": 7}'])
+    selection = llm.select(_perception(3), "the red ones", "referring")  # plural: up to max_targets (2)
+    model = answer_model(3, 2, explanation_chars(llm.answer_tokens(), 2, 3))
+    assert llm.schemas == [llm_schema(model)] and llm.schemas[0] == answer_schema(3, 2, explanation_chars(256, 2, 3))
+    assert selection.ids == [2] and selection.confidence == 0.7  # the model's 1-10 rating on the [0, 1] scale
     assert "$defs" not in json.dumps(llm.schemas[0]) and "title" not in json.dumps(llm.schemas[0])
 
 
-GOOD_ANSWER = {"explanation": "the red one", "mask_ids": [0, 2], "confidence": 7}
+def test_a_singular_referring_instruction_admits_one_id_in_the_schema():
+    llm = Recorder(['{"explanation": "Mask 1 is red.", "mask_ids": [1], "confidence": 9}'])
+    llm.select(_perception(3), "the ripe strawberry", "referring")
+    assert llm.schemas[0]["properties"]["mask_ids"]["maxItems"] == 1
+    llm = Recorder(['{"explanation": "Mask 1 is red.", "mask_ids": [1], "confidence": 9}'])
+    llm.select(_perception(3), "the ripe strawberry", "reasoning")  # implicit: the count is the model's
+    assert llm.schemas[0]["properties"]["mask_ids"]["maxItems"] == 2
+
+
+GOOD_ANSWER = {"explanation": "Masks 0 and 2 are red.", "mask_ids": [0, 2], "confidence": 7}
 
 
 @pytest.mark.parametrize("change, valid", [
     ({}, True),
     ({"mask_ids": []}, True),
     ({"mask_ids": [1, 1]}, True),  # repeats are schema-valid; parse_answer counts them once
-    ({"explanation": "x" * 32}, True),
-    ({"explanation": "x" * 33}, False),  # longer than the token budget allows
+    ({"explanation": "x" * 31 + "."}, True),
+    ({"explanation": "x" * 32 + "."}, False),  # longer than the token budget allows
+    ({"explanation": "it is red and it is a"}, False),  # cut mid-sentence: an explanation ends with . ! or ?
+    ({"explanation": 'the "red" one is mask 0.'}, False),  # no character that JSON must escape
+    ({"explanation": "la fraise m\u00fbre est rouge."}, False),  # printable ASCII only: one byte a character
     ({"mask_ids": [3]}, False),  # no such mask
     ({"mask_ids": [0, 1, 2]}, False),  # more than max_targets
     ({"mask_ids": [True]}, False),  # JSON true is not the integer 1
@@ -95,13 +107,58 @@ def test_an_answer_is_valid_under_the_schema_exactly_when_the_model_accepts_it(c
             parse_answer(json.dumps(answer), 3, 2, 32)
 
 
+def _longest(schema: dict):
+    """The longest value `schema` admits, built from its bounds (printable characters, a full stop last)."""
+    if "enum" in schema:
+        return max(schema["enum"], key=lambda v: len(json.dumps(v)))
+    if schema["type"] == "object":
+        return {k: _longest(v) for k, v in schema["properties"].items()}
+    if schema["type"] == "array":
+        return [_longest(schema["items"])] * schema["maxItems"]
+    return "~" * (schema["maxLength"] - 1) + "."
+
+
+def test_every_llm_schema_is_bounded_and_the_bound_covers_its_longest_answer():
+    from gear_seg_ros.engine.autolabel import label_schema
+    from gear_seg_ros.utils.llm_schema import max_json_bytes
+
+    schemas = [answer_schema(64, 6, explanation_chars(192, 6, 64)), answer_schema(64, 1, explanation_chars(192, 1, 64)),
+               question_schema(list(range(10, 64)), EngineOptions(), 6), label_schema(list(range(56, 64)))]
+    for schema in schemas:
+        bound = max_json_bytes(schema)
+        longest = _longest(schema)
+        jsonschema.validate(longest, schema)
+        assert len(json.dumps(longest, separators=(", ", ": "))) <= bound  # one space after a token at most
+    # the reasoner's answer at the configured budget: its longest form fits max_tokens
+    assert max_json_bytes(answer_schema(64, 6, explanation_chars(192, 6, 64))) <= 192
+    with pytest.raises(ValueError, match="maxItems"):
+        max_json_bytes({"type": "array", "items": {"enum": [1]}})
+    with pytest.raises(ValueError, match="maxLength"):
+        max_json_bytes({"type": "string"})
+
+
+def test_a_budget_too_small_for_the_answer_is_a_clear_error():
+    from gear_seg_ros.reason.answer import AnswerBudgetError
+
+    with pytest.raises(AnswerBudgetError, match=r"raise reasoner.llama_cpp.max_tokens to \d+"):
+        explanation_chars(40, 6, 64, "reasoner.llama_cpp.max_tokens")
+    from gear_seg_ros.engine.question_schema import QuestionBudgetError
+
+    with pytest.raises(QuestionBudgetError, match="--max-tokens 200 cannot hold"):
+        question_schema(list(range(64)), EngineOptions(max_tokens=200), 6)
+    shrunk = question_schema(list(range(64)), EngineOptions(max_tokens=900), 6)
+    from gear_seg_ros.utils.llm_schema import max_json_bytes
+
+    assert max_json_bytes(shrunk) <= 900 < max_json_bytes(question_schema(list(range(64)), EngineOptions(), 6))
+
+
 def test_missing_fields_fail_both_and_no_masks_admits_no_ids():
     schema, model = answer_schema(3, 2), answer_model(3, 2)
     for key in GOOD_ANSWER:
         answer = {k: v for k, v in GOOD_ANSWER.items() if k != key}
         assert not _agree(schema, model, answer)
     with pytest.raises(InvalidAnswer, match="confidence"):
-        parse_answer(json.dumps({"explanation": "x", "mask_ids": [0]}), 3, 2)
+        parse_answer(json.dumps({"explanation": "Masks 0 and 2 are red.", "mask_ids": [0]}), 3, 2)
     empty_schema, empty_model = answer_schema(0, 2), answer_model(0, 2)
     assert _agree(empty_schema, empty_model, {**GOOD_ANSWER, "mask_ids": []})
     assert not _agree(empty_schema, empty_model, {**GOOD_ANSWER, "mask_ids": [0]})
@@ -134,8 +191,10 @@ def test_the_engine_sends_the_schema_of_the_model_it_validates_with():
     ({"questions": GOOD_QUESTION["questions"][:2]}, False),  # fewer paraphrases than asked for
     ({"questions": [*GOOD_QUESTION["questions"][:2], "short"]}, False),
     ({"questions": [*GOOD_QUESTION["questions"][:2], "q" * 61]}, False),
+    ({"questions": [*GOOD_QUESTION["questions"][:2], "what is \u00e0 la mode?"]}, False),  # ASCII only
     ({"explanation": "too short"}, False),
-    ({"explanation": "e" * 81}, False),
+    ({"explanation": "e" * 80 + "."}, False),
+    ({"explanation": "A mug holds hot drinks and so"}, False),  # not a finished sentence
     ({"confidence": True}, False),
     ({"confidence": 10}, True),
 ])

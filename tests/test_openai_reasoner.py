@@ -98,9 +98,9 @@ def scripted():
 
 def test_invalid_answer_is_retried_once_with_the_error(scripted):
     ScriptedEndpoint.answers = ['{"mask_ids": [9], "explanation": "x", "confidence": 3}',
-                                '{"explanation": "green", "mask_ids": [1], "confidence": 8}']
+                                '{"explanation": "Mask 1 is the green box.", "mask_ids": [1], "confidence": 8}']
     sel = reasoner(scripted.server_port).select(perception(), "the green box", "referring")
-    assert sel.ids == [1] and sel.confidence == 8
+    assert sel.ids == [1] and sel.confidence == 0.8
     first, second = ScriptedEndpoint.requests
     schema = first["response_format"]["json_schema"]["schema"]
     assert schema["properties"]["mask_ids"]["items"]["enum"] == [0, 1, 2, 3, 4]
@@ -120,7 +120,7 @@ def test_unreachable_endpoint_names_the_url():
 
 def test_the_seed_is_sent_in_the_request_body(scripted):
     """Per-call seeds (the engine's) and the configured one reach the server: reproducible sampling there."""
-    answer = '{"explanation": "green", "mask_ids": [1], "confidence": 8}'
+    answer = '{"explanation": "Mask 1 is the green box.", "mask_ids": [1], "confidence": 8}'
     ScriptedEndpoint.answers = [answer, answer, "{}"]
     r = reasoner(scripted.server_port)
     r.cfg.seed = 5

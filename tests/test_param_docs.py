@@ -94,11 +94,11 @@ def test_engine_options_keep_their_defaults_and_errors():
 
     opts = EngineOptions()
     assert (opts.questions_per_image, opts.paraphrases, opts.min_confidence, opts.min_paraphrases,
-            opts.max_tokens, opts.categories) == (2, 5, 6.0, 2, None, list(CATEGORIES))
+            opts.max_tokens, opts.categories) == (2, 5, 0.6, 2, None, list(CATEGORIES))
     assert EngineOptions(paraphrases=1).min_paraphrases == 1  # lowered to the paraphrases asked for
     assert EngineOptions.from_dict(opts.to_dict()) == opts
     for kwargs, message in (({"questions_per_image": 5}, "questions_per_image=5: must be <= 4"),
-                            ({"min_confidence": 0.5}, "min_confidence=0.5: must be >= 1"),
+                            ({"min_confidence": 6}, "min_confidence=6: must be <= 1"),
                             ({"categories": ["spatial"]}, "unknown categories ['spatial']; choose from")):
         with pytest.raises(ConfigError, match="invalid engine options") as info:
             EngineOptions(**kwargs)

@@ -1,13 +1,15 @@
 """Unregistered depth (gear_seg_ros.geometry.reproject, no ROS): the arc2017 depth rendered into a second camera
 (offset 5 cm, turned 4 degrees, other intrinsics and resolution) and reprojected back into the colour camera gives
-3-D centroids within 1 cm of the registered depth's for every arc2017 object. The test renders with its own
-splatting renderer (2x2 footprint, minimum depth), not with the code under test."""
+3-D centroids within 3 mm of the registered depth's for every arc2017 object, compared on the pixels both depth
+images have (measured 0.2 - 1.4 mm). Over the whole mask the centroid also moves with the pixels the side camera
+does not see (it misses a quarter of the mouse traps: up to 11 mm), which says nothing about the reprojection.
+The test renders with its own splatting renderer (2x2 footprint, minimum depth), not with the code under test."""
 import numpy as np
 import pytest
 
 from gear_seg_ros.errors import ConfigError, InvalidImageError
 from gear_seg_ros.geometry.reproject import quaternion_matrix, reproject_depth
-from gear_seg_ros.ros.depth3d import mask_centroid_3d
+from gear_seg_ros.geometry.target import target_geometry
 
 THETA = np.deg2rad(4.0)
 CENTRE = np.array([0.05, 0.01, 0.0])  # the depth camera's optical centre in the colour optical frame
@@ -63,16 +65,17 @@ def test_identity_is_exact(arc2017):
 
 
 @pytest.mark.parametrize("index", range(8))
-def test_reprojected_centroids_within_1cm_of_registered(arc2017, rendered, index):
+def test_reprojected_centroids_within_3mm_of_registered(arc2017, rendered, index):
     k, hw = arc2017["camera_info"]["K"], arc2017["depth"].shape
     back = reproject_depth(rendered, K_DEPTH, k, hw, QUAT, CENTRE)
     mask = arc2017["masks"][index].astype(bool)
-    registered = mask_centroid_3d(mask, arc2017["depth"], k)
-    reprojected = mask_centroid_3d(mask, back, k)
-    assert registered.valid and reprojected.valid and reprojected.n_pixels > 0.3 * registered.n_pixels
-    err = np.linalg.norm(np.array([reprojected.x - registered.x, reprojected.y - registered.y,
-                                   reprojected.z - registered.z]))
-    assert err < 0.01, err
+    assert target_geometry(mask, back, k).n_pixels > 0.3 * target_geometry(mask, arc2017["depth"], k).n_pixels
+    both = mask & np.isfinite(arc2017["depth"]) & (arc2017["depth"] > 0) & np.isfinite(back)
+    registered = target_geometry(both, arc2017["depth"], k)
+    reprojected = target_geometry(both, back, k)
+    assert registered.centroid_valid and reprojected.centroid_valid
+    err = np.linalg.norm(reprojected.centroid - registered.centroid)
+    assert err < 0.003, err
 
 
 def test_z_buffer_nearest_wins_and_holes_stay_empty():

@@ -121,7 +121,7 @@ def test_decisions_by_keyboard_and_mouse_survive_reload_and_a_killed_server(brow
     assert browser.find_element(By.ID, "question").text == texts[0]
     assert [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#paraphrases li")] == texts[1:]
     assert browser.find_element(By.ID, "b-category").text == category
-    assert browser.find_element(By.ID, "b-confidence").text == "confidence 9"
+    assert browser.find_element(By.ID, "b-confidence").text == "confidence 0.9"
     assert not browser.find_element(By.ID, "b-edited").is_displayed()
     assert wait(browser, layers_loaded, what="mask layers") == [[5, 640, False]]  # the answer mask, photo-sized
     browser.find_element(By.CSS_SELECTOR, "#masks input[data-mask='5']").click()  # mouse: mask off
@@ -170,7 +170,7 @@ def test_decisions_by_keyboard_and_mouse_survive_reload_and_a_killed_server(brow
     Select(browser.find_element(By.ID, "f-category")).select_by_value("")
     low = browser.find_element(By.ID, "f-conf-min")
     low.clear()
-    low.send_keys("7", Keys.TAB)
+    low.send_keys("0.7", Keys.TAB)
     wait(browser, lambda d: list(rows(d)) == ["arc2017_q0", "arc2017_q1", "voc_q0"], what="the confidence filter")
     Select(browser.find_element(By.ID, "f-status")).select_by_value("accepted")
     wait(browser, lambda d: list(rows(d)) == ["arc2017_q0", "arc2017_q1"], what="the status filter")
@@ -230,7 +230,7 @@ def test_review_of_a_real_engine_output(browser, review_server, tmp_path):
     config.write_text(yaml.safe_dump(ENGINE_CONFIG))
     out = tmp_path / "out"
     assert main(["engine", str(images), "--out", str(out), "--config", str(config), "--questions-per-image", "2",
-                 "--paraphrases", "3", "--min-confidence", "1", "--formats", "none", "--no-progress",
+                 "--paraphrases", "3", "--min-confidence", "0.1", "--formats", "none", "--no-progress",
                  "--seed", "7"]) == 0
     records = {r.image_id: r for r in iter_records(out)}
     questions = [(r, q) for r in records.values() for q in r.questions]

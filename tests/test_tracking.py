@@ -7,6 +7,7 @@ import pytest
 
 from gear_seg_ros.config import AgentConfig, TrackerConfig
 from gear_seg_ros.errors import ConfigError, InvalidImageError
+from gear_seg_ros.geometry.target import target_geometry
 from gear_seg_ros.track import LOST, PREDICTED, TRACKED, build_tracker
 from gear_seg_ros.track.masks import iou
 
@@ -43,6 +44,17 @@ def test_flow_tracker_follows_every_arc2017_object_and_never_swaps_ids(arc2017_m
         s = last[k]
         assert s.state != LOST, (names[k], s.reason)
         assert iou(s.mask, seq.render_mask(masks[k], LAST)) >= 0.8, names[k]
+    # the grasp geometry of every live tracked mask on the last frame agrees with that of the rendered ground-truth
+    # mask on the same depth (measured: centroids and grasp points within 2.2 mm, the book's normal 0.2 deg)
+    k_cam = seq.k.reshape(9)
+    for s in (s for s in last.values() if s.state != LOST):
+        got = target_geometry(s.mask, frames[LAST][1], k_cam, box=s.box)
+        want = target_geometry(seq.render_mask(masks[s.source_id], LAST), frames[LAST][1], k_cam)
+        assert got.pose_valid and want.pose_valid, names[s.source_id]
+        assert np.linalg.norm(got.centroid - want.centroid) < 0.010, names[s.source_id]
+        assert np.linalg.norm(got.pose.position - want.pose.position) < 0.010, names[s.source_id]
+        if names[s.source_id] == "laugh_out_loud_jokes":  # the flat book top
+            assert got.pose.normal @ want.pose.normal > np.cos(np.radians(5.0))
     for k, v in enumerate(in_view):
         if v == 0.0:  # the soap and the scissors leave the image: lost, and said so
             tid = next(t for t, src in owner.items() if src == k)
@@ -132,3 +144,18 @@ def test_carry_masks_brings_older_proposals_onto_the_current_frame(arc2017_movin
     for m, before, c in zip(masks[:3], old, carried):
         now = seq.render_mask(m, 16)
         assert iou(c, now) >= 0.85 and iou(c, now) > iou(before, now) + 0.05, (iou(c, now), iou(before, now))
+
+
+@pytest.mark.slow
+def test_tracking_bench_gives_every_live_target_a_centroid_and_a_pose():
+    """`gear-seg bench tracking` in small (3 frames, 2 targets, 1 perception): its report and table hold what
+    docs/benchmarks.md reads (times are not checked: a benchmark, not a timed test)."""
+    from gear_seg_ros.bench import tracking_bench
+
+    report = tracking_bench.run(AgentConfig.from_yaml("config/cpu_track_fast.yaml"), n_frames=3, targets=(2,),
+                                perceptions=1)
+    run = report["runs"]["2"]
+    assert run["live_total"] == 4 and run["posed"] == 4  # 2 targets on 2 frames, each with centroid and pose
+    assert run["update_3d"]["n"] == 2 and run["update_3d_cpu"]["n"] == 2
+    table = tracking_bench.to_markdown(report, "gear-seg bench tracking")
+    assert "(4 of 4 live targets posed)" in table and report["flow"]["work_side"] == 320

@@ -3,7 +3,8 @@
 Frames: the arc2017 RGB-D frame seen by an approaching camera (track/synthetic.py), so the flow has real motion to
 follow; targets: the N largest visible arc2017 objects, tracked from frame 0 with depth. Some objects leave the
 image during the approach and are lost: `live_targets_mean` says how many were still tracked per frame on average.
-`update_3d` adds what the node adds per frame: the 3-D centroid and grasp pose of every live target.
+`update_3d` adds what the node adds per frame: the 3-D centroid and grasp pose of every live target
+(geometry.target_geometry with the config's `geometry` section); `posed` counts the live targets that got both.
 """
 from __future__ import annotations
 
@@ -33,8 +34,7 @@ def _load() -> tuple[float, float, float]:
 
 
 def run(config: AgentConfig, n_frames: int = 60, targets: Sequence[int] = (1, 6), perceptions: int = 3) -> dict:
-    from gear_seg_ros.geometry.grasp_pose import grasp_pose
-    from gear_seg_ros.ros.depth3d import mask_centroid_3d
+    from gear_seg_ros.geometry.target import target_geometry
     from gear_seg_ros.track import LOST, build_tracker
     from gear_seg_ros.track.masks import iou
     from gear_seg_ros.track.synthetic import arc2017_sequence
@@ -56,30 +56,33 @@ def run(config: AgentConfig, n_frames: int = 60, targets: Sequence[int] = (1, 6)
         chosen = order[:n]
         tracker = build_tracker(config.tracker, config.base_dir)
         tracker.start(rgb0, [masks[j] for j in chosen], chosen, frames[0][1])
-        update, with_3d, live, cpu = [], [], [], []
+        update, with_3d, live, cpu, cpu_3d, posed = [], [], [], [], [], 0
         for rgb, depth in frames[1:]:
             c0, t0 = time.process_time(), time.perf_counter()
             states = tracker.update(rgb, depth)
             t1, c1 = time.perf_counter(), time.process_time()
-            for s in states:
-                if s.state != LOST:
-                    mask_centroid_3d(s.mask, depth, k)
-                    grasp_pose(s.mask, depth, k)
+            shapes = [target_geometry(s.mask, depth, k, config.geometry, s.box) for s in states if s.state != LOST]
+            t2, c2 = time.perf_counter(), time.process_time()
             update.append(t1 - t0)
             cpu.append(c1 - c0)
-            with_3d.append(time.perf_counter() - t0)
-            live.append(sum(s.state != LOST for s in states))
+            with_3d.append(t2 - t0)
+            cpu_3d.append(c2 - c0)
+            live.append(len(shapes))
+            posed += sum(g.centroid_valid and g.pose_valid for g in shapes)
         u = _stats(update)
         last = n_frames - 1
         final = {s.source_id: s for s in states if s.state != LOST}
         in_view = [j for j in chosen if seq.in_view(masks[j], last) >= 0.98]
         scores = {names[j]: round(iou(final[j].mask, seq.render_mask(masks[j], last)), 3) if j in final else 0.0
                   for j in in_view}
-        runs[str(n)] = {"targets": [names[j] for j in chosen], "update": u, "update_3d": _stats(with_3d),
-                        "update_cpu": _stats(cpu), "last_frame_iou_in_view": scores,
+        u3 = _stats(with_3d)
+        runs[str(n)] = {"targets": [names[j] for j in chosen], "update": u, "update_3d": u3,
+                        "update_cpu": _stats(cpu), "update_3d_cpu": _stats(cpu_3d), "last_frame_iou_in_view": scores,
+                        "posed": posed, "live_total": int(np.sum(live)),
                         "live_targets_mean": float(np.mean(live)), "live_targets_last": live[-1],
                         "perception_over_update": float(np.median(perceive) * 1000 / u["median_ms"]),
-                        "keeps_up_30hz": u["p90_ms"] <= 1000 / CAMERA_HZ}
+                        "keeps_up_30hz": u["p90_ms"] <= 1000 / CAMERA_HZ,
+                        "keeps_up_30hz_3d": u3["p90_ms"] <= 1000 / CAMERA_HZ}
     fc = config.tracker.optical_flow
     return {"backend": config.tracker.backend, "frames": n_frames, "image_hw": list(rgb0.shape[:2]),
             "flow": {"work_side": fc.work_side, "preset": fc.preset, "finest_scale": fc.finest_scale,
@@ -109,6 +112,7 @@ def to_markdown(report: dict, command: str) -> str:
                      f"{r['perception_over_update']:.0f}x | "
                      f"{'yes' if r['keeps_up_30hz'] else 'no'} | "
                      f"{', '.join(f'{k} {v:.2f}' for k, v in r['last_frame_iou_in_view'].items()) or '-'} |")
-        lines.append(f"| + 3-D centroid and grasp pose per target | {u3['median_ms']:.1f} | {u3['p90_ms']:.1f} | | | "
-                     f"{'yes' if u3['p90_ms'] <= 1000 / CAMERA_HZ else 'no'} | |")
+        lines.append(f"| + 3-D centroid and grasp pose per target ({r['posed']} of {r['live_total']} live targets "
+                     f"posed) | {u3['median_ms']:.1f} | {u3['p90_ms']:.1f} | {r['update_3d_cpu']['median_ms']:.1f} | | "
+                     f"{'yes' if r['keeps_up_30hz_3d'] else 'no'} | |")
     return "\n".join(lines) + "\n"

@@ -31,6 +31,11 @@ def read_image(spec: str) -> tuple[np.ndarray, str]:
     """A file path, or `pkg:NAME` for a photo shipped in a PyPI package (see PACKAGED_IMAGES)."""
     if spec.startswith("pkg:"):
         return packaged_image(spec[4:]), spec[4:]
+    if Path(spec).is_dir():
+        from gear_seg_ros.errors import InvalidImageError
+
+        raise InvalidImageError(f"IMAGE must be one image file, and {spec} is a folder; pass one photo in it (e.g. "
+                                f"{Path(spec) / 'photo.jpg'}), or run `gear-seg engine {spec}` for a whole folder")
     return load_image(spec), Path(spec).stem
 
 

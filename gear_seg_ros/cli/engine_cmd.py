@@ -10,6 +10,8 @@ from gear_seg_ros.errors import GearSegError
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "cpu_llm.yaml"
 ALL_FORMATS = "lisa,parquet,coco,yolo"
+USAGE = ("gear-seg engine IMAGES_DIR [--out OUT] [options]  (one folder of images)\n"
+         "       gear-seg engine export OUT | review OUT | labelme export OUT | labelme import OUT")
 
 
 def _int_range(low: int, high: int):
@@ -36,22 +38,35 @@ def _float_min(low: float, inclusive: bool):
     return parse
 
 
+def _confidence(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        hint = f" (confidences are 0-1: the LLM's 1-10 rating / 10, so {value:g} -> {value / 10:g})" \
+            if 1.0 < value <= 10.0 else ""
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value:g}{hint}")
+    return value
+
+
 def register(sub) -> None:
     p = sub.add_parser(
         "engine", help="data engine: write a reasoning-segmentation data set from a folder of images",
+        usage=USAGE,
         description="gear-seg engine IMAGES_DIR --out OUT [...]  builds (or resumes) a data set;  "
                     "gear-seg engine export OUT [--formats ...]  writes the data sets again from OUT's records "
                     "(honouring the review);  gear-seg engine review OUT  opens the review page;  "
                     "gear-seg engine labelme export|import OUT  round-trips masks through labelme.")
     p.add_argument("paths", nargs="+", metavar="IMAGES_DIR",
-                   help="folder of images, or: export OUT, review OUT, labelme export OUT, labelme import OUT")
+                   help="one folder of images, or: export OUT, review OUT, labelme export OUT, labelme import OUT")
     p.add_argument("--out", default="out/engine", help="output folder (records, perception cache, exports)")
     p.add_argument("--config", metavar="FILE", default=None,
                    help=f"agent YAML config with an LLM reasoner (default: {DEFAULT_CONFIG.name}, SmolLM2 on CPU)")
     p.add_argument("--questions-per-image", type=_int_range(1, 4), default=2, metavar="1..4")
     p.add_argument("--paraphrases", type=_int_range(1, 10), default=5)
-    p.add_argument("--min-confidence", type=_int_range(1, 10), default=6,
-                   help="drop questions the LLM is less sure of (1-10, default 6)")
+    p.add_argument("--min-confidence", type=_confidence, default=0.6,
+                   help="drop questions the LLM is less sure of (0-1, the LLM's 1-10 rating / 10; default 0.6)")
     p.add_argument("--max-tokens", type=_int_range(16, 32768), default=None, help="per LLM call (default: config)")
     p.add_argument("--workers", type=_int_range(1, 256), default=1, help="processes (or Ray actors), each with "
                                                                         "its own agent")
@@ -116,7 +131,10 @@ def run(args) -> int:
         return run_export(Path(args.paths[1]), formats or list(ALL_FORMATS.split(",")), ratios, args.images,
                           args.only_accepted)
     if len(args.paths) != 1:
-        raise GearSegError("expected one IMAGES_DIR (or: export OUT)")
+        given = " ".join(args.paths)
+        raise GearSegError(f"expected one IMAGES_DIR, got {len(args.paths)} paths ({given}); the engine reads one "
+                           f"folder: put the images in one folder and pass it, or run it once per folder with its "
+                           f"own --out")
     return run_build(args, Path(args.paths[0]), formats, ratios)
 
 
@@ -124,8 +142,12 @@ def run_build(args, images_dir: Path, formats: list[str], ratios) -> int:
     from gear_seg_ros.engine.options import EngineOptions
     from gear_seg_ros.engine.runner import run_engine
 
+    if images_dir.is_file():
+        raise GearSegError(f"IMAGES_DIR must be a folder of images, and {images_dir} is a file; put the image into a "
+                           f"folder and pass the folder (gear-seg engine {images_dir.parent or '.'} reads every image "
+                           f"in it), or use `gear-seg segment {images_dir} \"instruction\"` for one photo")
     if not images_dir.is_dir():
-        raise GearSegError(f"images folder not found: {images_dir}")
+        raise GearSegError(f"images folder {images_dir} does not exist; pass a folder of images")
     maturity = None if args.maturity is None else (args.maturity or args.auto_label or "strawberry")
     try:
         opts = EngineOptions(questions_per_image=args.questions_per_image, paraphrases=args.paraphrases,
@@ -134,6 +156,10 @@ def run_build(args, images_dir: Path, formats: list[str], ratios) -> int:
     except ValueError as exc:
         raise GearSegError(str(exc)) from None
     config = load_engine_config(args.config)
+    from gear_seg_ros.engine.question_schema import question_limits
+
+    # --max-tokens too small for the question schema: say so now, not as a failure on every image.
+    question_limits(opts, config.reasoner.max_targets, config.nms.max_masks, config.nms.max_masks - 1)
     if opts.max_tokens:
         config.reasoner.llama_cpp.max_tokens = opts.max_tokens
         config.reasoner.openai.max_tokens = opts.max_tokens

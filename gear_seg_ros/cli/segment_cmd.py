@@ -6,6 +6,7 @@ from pathlib import Path
 
 from gear_seg_ros.cli.common import add_config_arg, load_config, read_image, stdout_to_stderr
 from gear_seg_ros.reason import MODES
+from gear_seg_ros.reason.count import resolve_mode
 
 DEMO_INSTRUCTION = "the green box"
 
@@ -15,7 +16,9 @@ def register(sub) -> None:
     p.add_argument("image", help="image file, or pkg:arc2017 / pkg:voc / pkg:astronaut ... (photos shipped in PyPI "
                                  "packages)")
     p.add_argument("instruction")
-    p.add_argument("--mode", choices=MODES, default="reasoning")
+    p.add_argument("--mode", choices=("auto", *MODES), default="auto",
+                   help="auto (default): a noun phrase naming the target is referring, a sentence or a purpose is "
+                        "reasoning (README: what the modes change per reasoner)")
     add_config_arg(p)
     p.add_argument("--out", default="out", help="output folder (default: ./out)")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout and nothing else")
@@ -42,6 +45,7 @@ def run_segment(args) -> int:
     from gear_seg_ros.image_io import save_image
     from gear_seg_ros.visualize import draw_overlay
 
+    args.mode = resolve_mode(args.instruction, args.mode)
     with stdout_to_stderr(args.json):
         image, stem = read_image(args.image)
         agent = GearSegAgent(load_config(args.config))
@@ -51,7 +55,8 @@ def run_segment(args) -> int:
         agent.load()  # a missing model file is an error now, not a failed answer after segmentation
         result = agent.segment(image, args.instruction, args.mode)
         overlay_path, json_path = out / f"{stem}_overlay.png", out / f"{stem}_result.json"
-        save_image(overlay_path, draw_overlay(image, result.masks, result.ids))  # ids; descriptions are printed
+        save_image(overlay_path, draw_overlay(image, [t.mask for t in result.targets],
+                                              [t.id for t in result.targets]))  # one label per object
         doc = result.to_dict(with_masks=True)
         doc.update(image=args.image, overlay=str(overlay_path), result_json=str(json_path))
         json_path.write_text(json.dumps(doc, indent=2))
@@ -66,8 +71,10 @@ def _print_result(doc: dict) -> None:
     status = "ok" if doc["success"] else f"FAILED: {doc['message']}"
     print(f"instruction: {doc['instruction']!r} ({doc['mode']}) -> {status}")
     print(f"selected masks: {doc['ids'] or 'none'}")
-    for i, box in zip(doc["ids"], doc["boxes"]):
-        print(f"  [{i}] box={box} {doc['descriptions'][str(i)]}")
+    print(f"targets (one per object): {len(doc['targets'])}")
+    for t in doc["targets"]:
+        joined = f" (masks {', '.join(str(i) for i in t['mask_ids'])} joined)" if len(t["mask_ids"]) > 1 else ""
+        print(f"  [{t['id']}] box={t['box']}{joined} {t['description']}")
     print(f"explanation: {doc['explanation']}")
     timings = ", ".join(f"{k}={v:.3f}" for k, v in doc["timings_s"].items())
     print(f"timings (s): {timings}")

@@ -4,16 +4,17 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
-from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints, create_model
+from pydantic import BaseModel, Field, create_model
 
 from gear_seg_ros.engine import prompts
 from gear_seg_ros.engine.llm_calls import complete_json
 from gear_seg_ros.engine.options import MATURITY_GRADES, EngineOptions, derived_seed
-from gear_seg_ros.engine.records import AnswerRecord, DropRecord, InstanceRecord, QuestionRecord
+from gear_seg_ros.engine.records import AnswerRecord, DropRecord, InstanceRecord, MaskRecord, QuestionRecord
 from gear_seg_ros.types import Perception
 from gear_seg_ros.utils.llm_schema import STRICT, llm_schema
+from gear_seg_ros.utils.llm_schema import text as text_field
+from gear_seg_ros.utils.rle import encode_rle
 
 CHUNK = 8  # masks per LLM call: short answers keep a small model on track
 NOT_OBJECTS = {"background", "none", "other", "unknown", "nothing", "region", "object", "thing"}
@@ -32,7 +33,7 @@ def category_name(text: str) -> str:
     return "" if not name or name in NOT_OBJECTS or name[0].isdigit() else name
 
 
-Label = Annotated[str, StringConstraints(min_length=2, max_length=32)]
+Label = text_field(2, 32)  # bounded like every LLM string (utils/llm_schema.py), so each chunk's answer closes
 
 
 @lru_cache(maxsize=256)
@@ -77,20 +78,23 @@ def plural(noun: str) -> str:
     return noun if noun.endswith("s") else noun + "s"
 
 
-def maturity_questions(agent, perception: Perception, eligible: list[int], stem: str,
+def maturity_questions(agent, perception: Perception, masks: list[MaskRecord], stem: str,
                        opts: EngineOptions) -> tuple[list[QuestionRecord], list[DropRecord]]:
-    """'the unripe/turning/ripe <fruit>s', answered by the agent in referring mode."""
+    """'the unripe/turning/ripe <fruit>s', answered by the agent in referring mode: one answer per target (object),
+    as the node publishes them. A target joined from several masks is appended to `masks` (in place) as a new mask
+    record, its union, listing them in `joined_from`; the same set of masks is appended once."""
     fruit = category_name(opts.maturity or "strawberry") or "strawberry"
+    eligible = {m.id for m in masks if m.eligible}
     kept, dropped = [], []
     agent.add_perception(perception)
     for k, grade in enumerate(MATURITY_GRADES):
         query = f"the {grade} {plural(fruit.replace('_', ' '))}"
         result = agent.query(perception.frame_id, query, mode="referring",
                              seed=derived_seed(opts.seed, stem, "maturity", k))
-        ids = [i for i in result.ids if i in set(eligible)]
+        targets = [t for t in result.targets if eligible.issuperset(t.mask_ids)]
         if not result.success:
             dropped.append(DropRecord(stage="maturity", reason=f"{grade}: {result.message}"))
-        elif not ids:
+        elif not targets:
             dropped.append(DropRecord(stage="maturity", reason=f"{grade}: no region selected"))
         elif result.confidence is not None and result.confidence < opts.min_confidence:
             dropped.append(DropRecord(stage="maturity", reason=f"{grade}: confidence {result.confidence:g} < "
@@ -99,5 +103,18 @@ def maturity_questions(agent, perception: Perception, eligible: list[int], stem:
             kept.append(QuestionRecord(
                 question_id=f"{stem}_maturity_{grade}", category="maturity", text=[query], is_sentence=False,
                 explanation=result.explanation, confidence=result.confidence,
-                answers=[AnswerRecord(mask_id=i, label=f"{grade}_{fruit}") for i in ids]))
+                answers=[AnswerRecord(mask_id=_target_mask_id(t, masks), label=f"{grade}_{fruit}") for t in targets]))
     return kept, dropped
+
+
+def _target_mask_id(target, masks: list[MaskRecord]) -> int:
+    """The record's mask id of a target: its own mask's, or (joined from several) that of its union, appended once."""
+    if len(target.mask_ids) == 1:
+        return target.id
+    parts = sorted(target.mask_ids)
+    for m in masks:
+        if m.joined_from == parts:
+            return m.id
+    masks.append(MaskRecord(id=len(masks), description=target.description, area=target.area, box=list(target.box),
+                            rle=encode_rle(target.mask), eligible=True, joined_from=parts))
+    return masks[-1].id

@@ -30,7 +30,7 @@ def build_record(agent, images_dir: Path, image_file: str, out: Path, opts: Engi
         instances, more = label_instances(reasoner, perception, eligible, stem, opts)
         dropped += more
     if opts.maturity:
-        graded, more = maturity_questions(agent, perception, eligible, stem, opts)
+        graded, more = maturity_questions(agent, perception, masks, stem, opts)  # may append joined targets
         questions += graded
         dropped += more
     return ImageRecord(image_id=stem, image_file=image_file, height=height, width=width, scene=perception.scene,

@@ -33,16 +33,19 @@ class EngineOptions(BaseModel):
     questions_per_image: int = Field(2, ge=1, le=4, description="questions the LLM writes per image, each of "
                                                                  "another category")
     paraphrases: int = Field(5, ge=1, le=10, description="paraphrases the LLM writes per question")
-    min_confidence: float = Field(6.0, ge=1.0, le=10.0,
-                                  description="drop a question whose LLM-judged confidence (1-10) is below this")
+    min_confidence: float = Field(0.6, ge=0.0, le=1.0,
+                                  description="drop a question whose confidence (0-1: the LLM's 1-10 rating / 10) is "
+                                              "below this")
     min_paraphrases: int = Field(2, ge=0, le=10, description="distinct paraphrases a question needs to be kept "
                                                              "(at most `paraphrases`: larger values are lowered)")
     min_mask_fraction: float = Field(1 / 600, ge=0.0, lt=1.0, description="masks smaller than this fraction of "
                                                                           "the image cannot be a target")
-    max_question_chars: int = Field(140, ge=1, le=100000, description="drop longer questions")
-    max_explanation_chars: int = Field(400, ge=1, le=100000, description="explanations are cut to this length")
+    max_question_chars: int = Field(140, ge=8, le=100000, description="longest paraphrase the schema admits")
+    max_explanation_chars: int = Field(400, ge=20, le=100000, description="longest logic chain the schema admits")
     max_tokens: int | None = Field(None, ge=0, le=1000000,
-                                   description="per LLM call; None or 0 = the reasoner's config")
+                                   description="per LLM call; None or 0 = what the schema's longest answer needs "
+                                               "(then every answer closes); smaller: shorter questions and "
+                                               "explanations. Also the reasoner's answer limit (maturity queries)")
     seed: int = Field(0, ge=-2**63, le=2**63 - 1, description="run seed; each image's seed derives from it")
     auto_label: str | None = Field(None, description="auto-label mode (engine/autolabel.py); None = off")
     maturity: str | None = Field(None, description="fruit name for maturity questions; None = off")

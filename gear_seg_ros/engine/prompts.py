@@ -19,14 +19,17 @@ def frame_prompt(perception: Perception, ids: list[int]) -> str:
 
 
 def question_messages(perception: Perception, ids: list[int], category: str, paraphrases: int,
-                      earlier: list[str]) -> list[dict[str, str]]:
+                      earlier: list[str], limits: tuple[int, int] = (140, 400)) -> list[dict[str, str]]:
     avoid = ("\nDo not repeat these earlier questions: " + " | ".join(earlier)) if earlier else ""
+    q_chars, e_chars = limits
     user = (
         f"Write one {category} question: it {CATEGORIES[category]}. The question must not name the target object "
         f"directly; a reader has to reason to find it. Answer with a JSON object: \"answers\" (the mask ids that "
-        f"answer the question, each with a short label naming the object), \"questions\" ({paraphrases} different "
-        f"wordings of the same question), \"explanation\" (2-3 sentences: the logic chain from the question to the "
-        f"answer) and \"confidence\" (1-10: how sure you are that the answer is right and unambiguous).{avoid}")
+        f"answer the question, one per object, each with a short label naming the object), \"questions\" "
+        f"({paraphrases} different wordings of the same question, each at most {q_chars} characters), "
+        f"\"explanation\" (2-3 sentences, at most {e_chars} characters, ending with a full stop: the logic chain "
+        f"from the question to the answer) and \"confidence\" (1-10: how sure you are that the answer is right "
+        f"and unambiguous).{avoid}")
     return [{"role": "system", "content": frame_prompt(perception, ids)}, {"role": "user", "content": user}]
 
 

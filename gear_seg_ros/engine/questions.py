@@ -6,7 +6,13 @@ import random
 from gear_seg_ros.engine import prompts
 from gear_seg_ros.engine.llm_calls import complete_json
 from gear_seg_ros.engine.options import EngineOptions, derived_seed
-from gear_seg_ros.engine.question_schema import InvalidQuestion, normalise_text, parse_question, question_schema
+from gear_seg_ros.engine.question_schema import (
+    InvalidQuestion,
+    normalise_text,
+    parse_question,
+    question_limits,
+    question_schema,
+)
 from gear_seg_ros.engine.records import AnswerRecord, DropRecord, QuestionRecord
 from gear_seg_ros.types import Perception
 
@@ -24,9 +30,10 @@ def write_questions(reasoner, perception: Perception, eligible: list[int], stem:
     if not eligible:
         return kept, [DropRecord(stage="questions", reason="no mask is large enough to be an answer")]
     schema = question_schema(eligible, opts, max_targets)
+    limits = question_limits(opts, max_targets, len(eligible), max(eligible))
     for k, category in enumerate(pick_categories(opts, stem)):
         earlier = [q.text[0] for q in kept]
-        messages = prompts.question_messages(perception, eligible, category, opts.paraphrases, earlier)
+        messages = prompts.question_messages(perception, eligible, category, opts.paraphrases, earlier, limits)
         generated, problems = None, []
         for attempt in range(retries + 1):
             text = complete_json(reasoner, messages, schema, derived_seed(opts.seed, stem, k, attempt))
@@ -41,7 +48,7 @@ def write_questions(reasoner, perception: Perception, eligible: list[int], stem:
             continue
         question = QuestionRecord(
             question_id=f"{stem}_q{k}", category=category, text=generated.questions, is_sentence=True,
-            explanation=generated.explanation, confidence=float(generated.confidence),
+            explanation=generated.explanation, confidence=generated.confidence / 10,
             answers=[AnswerRecord(mask_id=a.mask_id, label=a.label) for a in generated.answers])
         reason = rejection(question, kept, opts)
         if reason:

@@ -23,6 +23,8 @@ class MaskRecord(_Model):
     box: list[int] = Field(min_length=4, max_length=4)  # x0, y0, x1, y1 (exclusive)
     rle: dict  # COCO RLE, counts as str
     eligible: bool  # large enough to be an answer (min_mask_fraction)
+    joined_from: list[int] = Field(default_factory=list)  # a target joined from these masks (their union); [] = a
+    # perception mask (or a labelme correction)
 
 
 class AnswerRecord(_Model):

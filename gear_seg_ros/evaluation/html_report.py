@@ -89,7 +89,8 @@ class ReportWriter:
         prefix = Path(photo).name.removesuffix("_photo.jpg")
         small, fitted = _small(sample.image, [sample.target, sample.ignore, *masks])
         pred_name = f"{prefix}_q{query_index}_pred.jpg"
-        _write_jpg(self.assets / pred_name, eval_overlay(small, fitted[2:], record["ids"], fitted[0], fitted[1]))
+        ids = [t["id"] for t in record.get("targets", [])]  # masks: one per target (object)
+        _write_jpg(self.assets / pred_name, eval_overlay(small, fitted[2:], ids, fitted[0], fitted[1]))
         self.entries.append(Entry(sample.sample_id, dict(record), photo, gt, f"{ASSET_DIR}/{pred_name}",
                                   {int(k): str(v) for k, v in (descriptions or {}).items()}, list(best_ids or [])))
 
@@ -150,6 +151,12 @@ def summary_table(summary: dict) -> str:
         extra = (f"<p>COCO segm: mAP {coco['mAP']:.3f} · AP50 {coco['AP50']:.3f} · AP75 {coco['AP75']:.3f} · "
                  f"AR100 {coco['AR100']:.3f} ({coco['gt_instances']} ground-truth instances, "
                  f"{coco['predictions']} predicted)</p>")
+    inst = summary.get("instances") or {}
+    if inst.get("queries"):
+        ratio = [("-" if inst[k] is None else f"{inst[k]:.3f}") for k in ("precision", "recall")]
+        extra += (f"<p>Targets vs ground-truth instances (IoU &ge; {inst['iou_threshold']}): precision {ratio[0]} · "
+                  f"recall {ratio[1]} ({inst['matched']} matched, {inst['targets']} targets, "
+                  f"{inst['gt_instances']} instances)</p>")
     return f"<table>{''.join(rows)}</table>{extra}"
 
 

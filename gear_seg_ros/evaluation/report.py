@@ -29,4 +29,13 @@ def format_summary(summary: dict) -> str:
     if coco.get("mAP") is not None:
         lines += ["", (f"COCO segm: mAP {coco['mAP']:.3f}  AP50 {coco['AP50']:.3f}  AP75 {coco['AP75']:.3f}  "
                       f"AR100 {coco['AR100']:.3f}  ({coco['gt_instances']} gt, {coco['predictions']} predicted)")]
+    inst = summary.get("instances") or {}
+    if inst.get("queries"):
+        lines += [(f"targets vs instances (IoU >= {inst['iou_threshold']}): precision {_ratio(inst['precision'])}  "
+                   f"recall {_ratio(inst['recall'])}  ({inst['matched']} matched, {inst['targets']} targets, "
+                   f"{inst['gt_instances']} gt instances, {inst['queries']} queries)")]
     return "\n".join(lines)
+
+
+def _ratio(value) -> str:
+    return "-" if value is None else f"{value:.3f}"

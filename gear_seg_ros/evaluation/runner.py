@@ -4,6 +4,8 @@ Per sample the image is perceived once (or its stored perception imported with `
 answered on that frame, and each answer is scored against the shared ground truth. A failure in one sample or one
 query is recorded (success=False, scored as I = 0, U = |gt|) and the run goes on; only set-up errors that would fail
 every sample (ConfigError, ModelNotFoundError, BackendUnavailableError) stop it.
+Each answer's targets (one per object: gear_seg_ros/targets.py) are what COCO mAP and the instance precision /
+recall at IoU 0.5 (evaluation/instances.py) score, where the data has instance ground truth.
 Writes under out_dir: results.jsonl (one line per query), summary.json, overlays/*.png (optional), report.html with
 its pictures in report/ (optional, html_report.py).
 """
@@ -22,6 +24,7 @@ import numpy as np
 from gear_seg_ros.errors import BackendUnavailableError, ConfigError, ModelNotFoundError
 from gear_seg_ros.evaluation.attribution import attribution_summary, segmentation_ceiling
 from gear_seg_ros.evaluation.coco_map import CocoCollector
+from gear_seg_ros.evaluation.instances import instance_summary, match_instances
 from gear_seg_ros.evaluation.metrics import breakdown, failed_score, score_masks, summarize
 from gear_seg_ros.evaluation.reference_outputs import read_outputs
 from gear_seg_ros.evaluation.samples import EvalQuery, EvalSample
@@ -130,20 +133,26 @@ def evaluate(samples: Iterable[EvalSample], agent, mode: str = "auto", out_dir=N
                 qmode = query_mode(mode, query)
                 record, result = _score_query(agent, sample, query, qmode, perception, ceiling, perceive_s, error)
                 perceive_s = 0.0  # charged to the first query of the image only
+                ok = result is not None and result.success
+                targets = result.targets if ok else []
+                masks = [_fit(t.mask, sample.target.shape) for t in targets]  # one per object
+                record["targets"] = [{"id": t.id, "mask_ids": list(t.mask_ids)} for t in targets]
+                if sample.instances:
+                    record["instances"] = match_instances(masks, sample.instances).to_dict()
                 records.append(record)
                 if jsonl:
                     jsonl.write(json.dumps(record, ensure_ascii=False) + "\n")
                     jsonl.flush()
-                masks = [_fit(m, sample.target.shape) for m in result.masks] if result is not None else []
-                if sample.instances and category and result is not None and result.success:
-                    coco.add_predictions(sample.image_id, category, masks, result.scores, sample.target.shape)
+                if sample.instances and category and ok:
+                    coco.add_predictions(sample.image_id, category, masks, [t.score for t in targets],
+                                         sample.target.shape)
                 if overlays and out:
                     from gear_seg_ros.evaluation.overlay import eval_overlay, write_overlay
 
                     caption = f"IoU {record['iou']:.2f} | {query.text}"
                     write_overlay(out / "overlays" / f"{_safe(sample.sample_id)}_{k}.png",
-                                  eval_overlay(sample.image, masks, record["ids"], sample.target, sample.ignore,
-                                               caption))
+                                  eval_overlay(sample.image, masks, [t.id for t in targets], sample.target,
+                                               sample.ignore, caption))
                 if reporter:
                     seen = result.descriptions if result is not None else \
                         dict(perception.numbered()) if perception is not None else {}
@@ -172,6 +181,7 @@ def build_summary(records: list[dict], coco: CocoCollector | None = None, elapse
         "by_category": breakdown(records, "category"),
         "attribution": attribution_summary((r["ceiling"], r["iou"]) for r in records if r["ceiling"] is not None),
         "coco": coco.evaluate() if coco is not None else {},
+        "instances": instance_summary(r["instances"] for r in records if "instances" in r),
         "images": len({r["image_id"] for r in records}),
         "timing": {"elapsed_s": round(elapsed_s, 3),
                    "mean_reason_s": round(float(np.mean(reason)), 4) if reason else None,

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from gear_seg_ros.errors import ConfigError, InvalidImageError
+from gear_seg_ros.errors import ConfigError
+from gear_seg_ros.geometry.camera import intrinsics
 
 
 def quaternion_matrix(q: Sequence[float]) -> np.ndarray:
@@ -28,14 +29,6 @@ def quaternion_matrix(q: Sequence[float]) -> np.ndarray:
                      [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
 
 
-def _k(k: Sequence[float], which: str) -> tuple[float, float, float, float]:
-    k = np.asarray(k, np.float64).reshape(-1)
-    if k.size != 9 or k[0] <= 0 or k[4] <= 0:
-        raise InvalidImageError(f"{which} camera_info K={k.tolist()} has no valid focal length; the driver must "
-                                "publish a calibrated camera_info (fx = K[0] > 0, fy = K[4] > 0)")
-    return k[0], k[4], k[2], k[5]
-
-
 def reproject_depth(depth_m: np.ndarray, k_depth: Sequence[float], k_colour: Sequence[float],
                     colour_hw: tuple[int, int], rotation: np.ndarray | Sequence[float] = (0.0, 0.0, 0.0, 1.0),
                     translation: Sequence[float] = (0.0, 0.0, 0.0)) -> np.ndarray:
@@ -43,8 +36,8 @@ def reproject_depth(depth_m: np.ndarray, k_depth: Sequence[float], k_colour: Seq
 
     depth_m: float metres in the depth camera (NaN / 0 = no reading). rotation: 3x3 matrix or quaternion (x, y, z, w).
     """
-    fx, fy, cx, cy = _k(k_depth, "depth")
-    gx, gy, gcx, gcy = _k(k_colour, "colour")
+    fx, fy, cx, cy = intrinsics(k_depth, "depth")
+    gx, gy, gcx, gcy = intrinsics(k_colour, "colour")
     r = np.asarray(rotation, np.float64)
     r = quaternion_matrix(r) if r.size == 4 else r.reshape(3, 3)
     t = np.asarray(translation, np.float64).reshape(3)

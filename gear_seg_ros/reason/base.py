@@ -17,8 +17,10 @@ class Reasoner(ABC):
 
     The contract every caller outside `reason/` uses (nobody reaches into a reasoner's attributes):
     - select(perception, instruction, mode, seed=None) -> Selection
-    - complete(messages, schema, seed=None) -> str: the raw answer of an LLM to chat messages, constrained to the
-      JSON schema where the backend can; `seed` is that call's sampling seed (None = the configured one).
+    - complete(messages, schema, seed=None, max_tokens=None) -> str: the raw answer of an LLM to chat messages,
+      constrained to the JSON schema where the backend can; `seed` is that call's sampling seed, `max_tokens` its
+      answer limit (None = the configured ones). A caller whose schema is bounded (utils/llm_schema.py) passes
+      max_json_bytes(schema), so the answer always closes.
       Reasoners without an LLM raise CompletionUnsupportedError.
     - reset(): forget state carried between calls (llama.cpp's KV cache), so the next call runs as in a fresh
       process; a no-op where there is none.
@@ -30,7 +32,8 @@ class Reasoner(ABC):
     def select(self, perception: Perception, instruction: str, mode: str, *, seed: int | None = None) -> Selection:
         ...
 
-    def complete(self, messages: list[dict[str, str]], schema: dict, *, seed: int | None = None) -> str:
+    def complete(self, messages: list[dict[str, str]], schema: dict, *, seed: int | None = None,
+                 max_tokens: int | None = None) -> str:
         raise CompletionUnsupportedError(
             f"reasoner {self.name!r} has no LLM and cannot complete prompts; use reasoner.backend 'llama_cpp' or "
             f"'openai'")

@@ -1,6 +1,8 @@
 """Sentence-embedding matcher between the instruction and the descriptions (explicit referring; no LLM).
 
-It cannot deduce implicit goals, so in `reasoning` mode it still ranks by similarity and says so in the explanation.
+It cannot deduce implicit goals: in both modes it ranks by similarity. The modes differ in how many objects it
+returns (reason/count.py): `referring` follows the instruction's grammatical number (singular: one object),
+`reasoning` returns one region per object whose score stands out, and says that it deduced nothing.
 """
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from gear_seg_ros.config import ReasonerConfig
 from gear_seg_ros.errors import BackendUnavailableError
 from gear_seg_ros.models import resolve_model_path
 from gear_seg_ros.reason.base import Reasoner
-from gear_seg_ros.types import Perception, Selection
+from gear_seg_ros.reason.count import ONE, count_rule
+from gear_seg_ros.types import MaskProposal, Perception, Selection
 
 _FILLER = ("segment ", "find ", "pick ", "please ", "show me ", "grasp ", "select ")
 
@@ -35,13 +38,15 @@ class EmbeddingReasoner(Reasoner):
         self.model = SentenceTransformer(str(path), device=self.cfg.device)
         self._description_cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Unit-length sentence embeddings (the matcher's similarity is their dot product; bench/target_count.py)."""
         return self.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+
 
     def _descriptions(self, perception: Perception) -> np.ndarray:
         key = (perception.frame_id, tuple(perception.descriptions))
         if key not in self._description_cache:
-            self._description_cache[key] = self._encode(perception.descriptions)
+            self._description_cache[key] = self.encode(perception.descriptions)
             while len(self._description_cache) > 16:
                 self._description_cache.popitem(last=False)
         self._description_cache.move_to_end(key)
@@ -54,16 +59,60 @@ class EmbeddingReasoner(Reasoner):
         query = instruction.strip().rstrip(".?!").lower()
         for word in _FILLER:
             query = query.removeprefix(word)
-        sims = self._descriptions(perception) @ self._encode([query])[0]
+        sims = self._descriptions(perception) @ self.encode([query])[0]
         best = float(sims.max())
-        note = " (embedding matcher: no deduction, similarity only)" if mode == "reasoning" else ""
-        if best < self.cfg.min_similarity:
-            return Selection(ids=[], explanation=f"no description is similar enough to {instruction!r} "
-                                                 f"(best {best:.2f} < {self.cfg.min_similarity}){note}",
-                             confidence=1.0)
-        chosen = [int(i) for i in np.argsort(-sims, kind="stable")
-                  if sims[i] >= max(self.cfg.min_similarity, best - self.cfg.relative_margin)]
-        chosen = chosen[: self.max_targets]
+        why = " The matcher compares text only and deduces nothing." if mode == "reasoning" else ""
+        if best < self.cfg.min_similarity:  # no answer: no confidence to give (None, NaN in the message)
+            return Selection(ids=[], explanation=(
+                f"No description is similar enough to {instruction!r} (best {best:.2f}, below "
+                f"reasoner.embedding.min_similarity {self.cfg.min_similarity}).{why}"))
+        number = count_rule(instruction, mode)
+        chosen = pick_objects(sims, perception.masks, number, self.cfg.relative_margin, self.cfg.object_margin,
+                              self.cfg.part_overlap, self.cfg.min_similarity, self.max_targets)
         listing = ", ".join(f"{i} ({sims[i]:.2f})" for i in chosen)
-        return Selection(ids=chosen, explanation=f"most similar descriptions to {query!r}: {listing}{note}",
-                         confidence=round(1 + 9 * max(0.0, best), 1))
+        rule = (f"one object was asked for, so the largest region within {self.cfg.relative_margin} of the best "
+                f"match" if number == ONE else
+                f"one region per object that stands out (within {self.cfg.object_margin} of the best match)")
+        return Selection(ids=chosen, explanation=(
+            f"Similarity to {query!r}: best {best:.2f}; picked {listing}: {rule}.{why}"),
+            confidence=_unit(float(sims[chosen].max())))
+
+
+def _unit(similarity: float) -> float:
+    """A cosine similarity as a confidence in [0, 1] (negative similarity: 0)."""
+    return round(min(1.0, max(0.0, similarity)), 4)
+
+
+def _inside(inner: MaskProposal, outer: MaskProposal) -> int:
+    """Pixels of `inner` that lie inside `outer` (counted on the boxes' overlap only)."""
+    x0, y0 = max(inner.box[0], outer.box[0]), max(inner.box[1], outer.box[1])
+    x1, y1 = min(inner.box[2], outer.box[2]), min(inner.box[3], outer.box[3])
+    if x0 >= x1 or y0 >= y1:
+        return 0
+    return int(np.count_nonzero(inner.mask[y0:y1, x0:x1] & outer.mask[y0:y1, x0:x1]))
+
+
+def pick_objects(sims: np.ndarray, masks: list[MaskProposal], number: str, relative_margin: float,
+                 object_margin: float, part_overlap: float, min_similarity: float, max_targets: int) -> list[int]:
+    """The count rule on similarity scores (reason/count.py; constants measured in docs/benchmarks.md).
+
+    Candidates are the masks within `relative_margin` of the best score: the matcher cannot tell them apart. ONE:
+    the largest candidate (a whole object rather than one of its parts, which the segmenter also proposes).
+    SEVERAL: every candidate within `object_margin` of the best stands out; each stands for an object, the largest
+    candidate holding at least `part_overlap` of it; one id per distinct object, best first, at most max_targets.
+    """
+    best = float(sims.max())
+    order = [int(i) for i in np.argsort(-sims, kind="stable")]
+    candidates = [i for i in order if sims[i] >= max(min_similarity, best - relative_margin)]
+    largest = sorted(candidates, key=lambda i: -masks[i].area)
+    if number == ONE:
+        return largest[:1]
+    chosen: list[int] = []
+    for i in (i for i in candidates if sims[i] >= best - object_margin):
+        need = part_overlap * masks[i].area
+        whole = next(j for j in largest if j == i or _inside(masks[i], masks[j]) >= need)
+        if whole not in chosen:
+            chosen.append(whole)
+        if len(chosen) == max_targets:
+            break
+    return chosen

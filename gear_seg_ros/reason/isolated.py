@@ -220,16 +220,19 @@ class IsolatedReasoner(Reasoner):
 
     # ---- the reasoner interface --------------------------------------------------------------------------------
     def select(self, perception: Perception, instruction: str, mode: str, *, seed: int | None = None) -> Selection:
-        # The masks stay here: the reasoner reads only the text (and pickling masks would cost megabytes a call).
-        light = Perception(perception.frame_id, perception.image_size, [], list(perception.descriptions),
+        # The LLMs read only the text: their masks stay here (pickling masks would cost megabytes a call). The
+        # matcher's count rule needs the masks' overlaps (reason/embedding.py), so it gets them.
+        masks = perception.masks if self.name == "embedding" else []
+        light = Perception(perception.frame_id, perception.image_size, masks, list(perception.descriptions),
                            perception.scene, {})
         try:
             return self.call("select", light, instruction, mode, seed=seed)
         except ReasonerCrashedError as exc:
             return Selection(ids=[], message=str(exc))
 
-    def complete(self, messages: list[dict[str, str]], schema: dict, *, seed: int | None = None) -> str:
-        return self.call("complete", messages, schema, seed=seed)
+    def complete(self, messages: list[dict[str, str]], schema: dict, *, seed: int | None = None,
+                 max_tokens: int | None = None) -> str:
+        return self.call("complete", messages, schema, seed=seed, max_tokens=max_tokens)
 
     def reset(self) -> None:
         self.call("reset")

@@ -47,12 +47,16 @@ class LlamaCppReasoner(LLMReasoner):
         """Forgets the KV cache (the next prompt is evaluated from scratch)."""
         self.llm.reset()
 
-    def complete(self, messages: list[dict[str, str]], schema: dict, *, seed: int | None = None) -> str:
+    def tokens_key(self) -> str:
+        return "reasoner.llama_cpp.max_tokens"
+
+    def complete(self, messages: list[dict[str, str]], schema: dict, *, seed: int | None = None,
+                 max_tokens: int | None = None) -> str:
         out = self.llm.create_chat_completion(
             messages=messages,
             response_format={"type": "json_object", "schema": schema},
             temperature=self.cfg.temperature,
-            max_tokens=self.cfg.max_tokens,
+            max_tokens=self.cfg.max_tokens if max_tokens is None else max_tokens,
             seed=self.cfg.seed if seed is None else seed,
         )
         return out["choices"][0]["message"]["content"] or ""

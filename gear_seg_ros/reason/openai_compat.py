@@ -36,12 +36,16 @@ class OpenAIReasoner(LLMReasoner):
     def reset(self) -> None:
         """Nothing to forget here: the server owns its cache, and every request carries the whole prompt."""
 
-    def complete(self, messages: list[dict[str, str]], schema: dict, *, seed: int | None = None) -> str:
+    def tokens_key(self) -> str:
+        return "reasoner.openai.max_tokens"
+
+    def complete(self, messages: list[dict[str, str]], schema: dict, *, seed: int | None = None,
+                 max_tokens: int | None = None) -> str:
         body = {
             "model": self.cfg.model,
             "messages": messages,
             "temperature": self.cfg.temperature,
-            "max_tokens": self.cfg.max_tokens,
+            "max_tokens": self.cfg.max_tokens if max_tokens is None else max_tokens,
             "seed": self.cfg.seed if seed is None else seed,
             "response_format": (
                 {"type": "json_schema", "json_schema": {"name": "mask_selection", "schema": schema, "strict": True}}

@@ -6,6 +6,7 @@ shares the whole frame prefix and the model evaluates only the new tokens.
 """
 from __future__ import annotations
 
+from gear_seg_ros.reason.count import prompt_rule
 from gear_seg_ros.types import Perception
 
 FRAME_HEADER = (
@@ -15,17 +16,17 @@ FRAME_HEADER = (
 MODE_TASKS = {
     "reasoning": (
         "The instruction below may be implicit: it describes a purpose, a function or a situation rather than naming "
-        "the object. Deduce which regions the instruction is about (an object can span several regions; several "
-        "objects can be meant). Explain the deduction in one or two sentences, then give the mask ids."),
+        "the object. Deduce which objects the instruction is about; one object can span several regions, so pick "
+        "the region that shows each whole object."),
     "referring": (
         "The instruction below names the target explicitly by its category and attributes (colour, size, position, "
-        "state). Select every region that matches all stated attributes. Explain the match in one sentence, then give "
-        "the mask ids."),
+        "state). Select the regions that match all stated attributes."),
 }
 
 ANSWER_RULES = (
-    "Answer with a JSON object: \"explanation\" (short), \"mask_ids\" (at most {max_targets} ids from the list; [] if "
-    "no region matches) and \"confidence\" (1-10).")
+    "Answer with a JSON object: \"explanation\" (one or two sentences, at most {chars} characters, ending with a "
+    "full stop), \"mask_ids\" (ids from the list) and \"confidence\" (1-10: how sure you are that the ids are "
+    "right).")
 
 
 def frame_prompt(perception: Perception) -> str:
@@ -37,12 +38,12 @@ def frame_prompt(perception: Perception) -> str:
     return "\n".join(lines)
 
 
-def query_prompt(instruction: str, mode: str, max_targets: int) -> str:
-    return (f"{MODE_TASKS[mode]}\n{ANSWER_RULES.format(max_targets=max_targets)}\n\n"
-            f"Instruction: {instruction}")
+def query_prompt(instruction: str, mode: str, max_targets: int, max_explanation: int = 240) -> str:
+    return (f"{MODE_TASKS[mode]} {prompt_rule(instruction, mode, max_targets)}\n"
+            f"{ANSWER_RULES.format(chars=max_explanation)}\n\nInstruction: {instruction}")
 
 
 def messages(perception: Perception, instruction: str, mode: str, max_targets: int,
-             suffix: str = "") -> list[dict[str, str]]:
-    user = query_prompt(instruction, mode, max_targets) + (f" {suffix}" if suffix else "")
+             suffix: str = "", max_explanation: int = 240) -> list[dict[str, str]]:
+    user = query_prompt(instruction, mode, max_targets, max_explanation) + (f" {suffix}" if suffix else "")
     return [{"role": "system", "content": frame_prompt(perception)}, {"role": "user", "content": user}]

@@ -363,7 +363,7 @@ class GearSegAgentNode(LifecycleNode):
             from gear_seg_ros.visualize import draw_overlay
 
             labels = [t.description[:40] for t in msg.targets]
-            overlay = draw_overlay(image, r.masks, list(r.ids), labels)
+            overlay = draw_overlay(image, [t.mask for t in r.targets], [t.id for t in r.targets], labels)
             pubs["debug_image"].publish(numpy_to_image(overlay, "rgb8", msg.header))
 
     def publish_detections(self, msg: SegmentationResult, tracked: bool = False) -> None:

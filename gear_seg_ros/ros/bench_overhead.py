@@ -49,7 +49,7 @@ def _timeit(fn, runs: int) -> list[float]:
 
 
 def _fake_result(targets: int):
-    from gear_seg_ros.types import QueryResult, mask_box
+    from gear_seg_ros.types import QueryResult, Target, mask_box
 
     rng = np.random.default_rng(0)
     masks = []
@@ -59,8 +59,9 @@ def _fake_result(targets: int):
         m[y:y + 180, x:x + 160] = True
         masks.append(m)
     return QueryResult(frame_id="cam@1.0", instruction="the ripe strawberry", mode="reasoning",
-                       ids=list(range(targets)), masks=masks, union_mask=np.logical_or.reduce(masks),
-                       boxes=[mask_box(m) for m in masks], scores=[0.9] * targets, explanation="bench",
+                       ids=list(range(targets)), union_mask=np.logical_or.reduce(masks),
+                       targets=[Target(i, [i], m, mask_box(m), 0.9, "a red strawberry") for i, m in enumerate(masks)],
+                       explanation="bench",
                        confidence=0.9, descriptions={i: "a red strawberry" for i in range(targets)},
                        timings={}, from_cache=False)
 

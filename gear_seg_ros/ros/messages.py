@@ -10,9 +10,8 @@ from gear_seg_msgs.msg import FrameDescriptions, GraspTarget, SegmentationResult
 from geometry_msgs.msg import Pose, PoseArray
 from sensor_msgs.msg import RegionOfInterest
 
-from gear_seg_ros.geometry.grasp_pose import GraspPose
+from gear_seg_ros.geometry.target import FrameGeometry, TargetGeometry
 from gear_seg_ros.ros.conversions import mask_to_image
-from gear_seg_ros.ros.depth3d import Centroid3D
 from gear_seg_ros.types import Perception, QueryResult
 
 STAGES = ("segment_s", "nms_s", "describe_s", "reason_s", "total_s")
@@ -31,48 +30,52 @@ def empty_result(header: Any, instruction: str, mode: str, message: str) -> Segm
     return msg
 
 
-def result_msg(header: Any, r: QueryResult, centroids: list[Centroid3D] | None,
-               extra_timings: dict[str, float], poses: list[GraspPose | None] | None = None) -> SegmentationResult:
+def result_msg(header: Any, r: QueryResult, geometry: FrameGeometry | None,
+               extra_timings: dict[str, float]) -> SegmentationResult:
+    """The answer as a SegmentationResult: one GraspTarget per object (r.targets), with the 3-D geometry of each
+    when `geometry.targets` has it; a geometry note is added to `message` (and fails the answer when it is an
+    error)."""
     msg = SegmentationResult(header=header, instruction=r.instruction, mode=r.mode, success=r.success,
                              message=r.message, explanation=r.explanation, from_cache=r.from_cache)
     msg.selected_ids = [int(i) for i in r.ids]
     msg.confidence = float("nan") if r.confidence is None else float(r.confidence)
-    msg.targets = [target_msg(header, i, r, k, centroids[k] if centroids else None, poses[k] if poses else None)
-                   for k, i in enumerate(r.ids)]
+    shapes = geometry.targets if geometry is not None and geometry.targets is not None else [None] * len(r.targets)
+    msg.targets = [grasp_target(header, t.id, t.mask_ids, t.mask, t.box, t.score, t.description, g)
+                   for t, g in zip(r.targets, shapes)]
     msg.union_mask = mask_to_image(r.union_mask, header)
     timings = {**{k: float(r.timings.get(k, 0.0)) for k in STAGES}, **extra_timings}
     msg.stage_names = list(timings)
     msg.stage_seconds = [float(v) for v in timings.values()]
+    if geometry is not None and geometry.note:
+        msg.message = f"{msg.message}; {geometry.note}" if msg.message else geometry.note
+        msg.success = msg.success and not geometry.error
     return msg
 
 
-def target_msg(header: Any, mask_id: int, r: QueryResult, k: int, c3d: Centroid3D | None,
-               pose: GraspPose | None = None) -> GraspTarget:
-    mask = r.masks[k]
-    x0, y0, x1, y1 = (int(v) for v in r.boxes[k])
+def grasp_target(header: Any, target_id: int, mask_ids: Sequence[int], mask: np.ndarray, box: Sequence[int],
+                 score: float, description: str, geometry: TargetGeometry | None) -> GraspTarget:
+    """The one place a GraspTarget is filled (answers and tracked targets): mask, box, pixel centroid, and from
+    `geometry` (None = no depth) the 3-D centroid, pose, extents, normal and approach."""
+    x0, y0, x1, y1 = (int(v) for v in box)
     vs, us = np.nonzero(mask[y0:y1, x0:x1])  # inside the box: ~10x faster than the full frame
-    us, vs = us + x0, vs + y0
-    t = GraspTarget(id=int(mask_id), mask=mask_to_image(mask, header), box=roi(r.boxes[k]),
-                    score=float(r.scores[k]), description=r.descriptions.get(mask_id, ""))
-    t.centroid_u = float(us.mean()) if us.size else math.nan
-    t.centroid_v = float(vs.mean()) if vs.size else math.nan
-    if c3d is not None and c3d.valid:
-        t.centroid_3d.x, t.centroid_3d.y, t.centroid_3d.z = c3d.x, c3d.y, c3d.z
+    t = GraspTarget(id=int(target_id), mask_ids=[int(i) for i in mask_ids], mask=mask_to_image(mask, header),
+                    box=roi(box), score=float(score), description=description)
+    t.centroid_u = float(us.mean() + x0) if us.size else math.nan
+    t.centroid_v = float(vs.mean() + y0) if vs.size else math.nan
+    if geometry is None:
+        return t
+    t.depth_pixels = int(geometry.n_pixels)
+    if geometry.centroid is not None:
+        t.centroid_3d.x, t.centroid_3d.y, t.centroid_3d.z = (float(v) for v in geometry.centroid)
         t.centroid_3d_valid = True
-        t.depth_pixels = c3d.n_pixels
+    pose = geometry.pose
     if pose is not None:
-        fill_pose(t, pose)
-    return t
-
-
-def fill_pose(t: GraspTarget, pose: GraspPose) -> GraspTarget:
-    """Sets pose_valid, pose, extents, normal and approach of a GraspTarget from a GraspPose."""
-    t.pose_valid = True
-    p, q = t.pose.position, t.pose.orientation
-    p.x, p.y, p.z = (float(v) for v in pose.position)
-    q.x, q.y, q.z, q.w = pose.quaternion
-    for vec, values in ((t.extents, pose.extents), (t.normal, pose.normal), (t.approach, pose.approach)):
-        vec.x, vec.y, vec.z = (float(v) for v in values)
+        t.pose_valid = True
+        p, q = t.pose.position, t.pose.orientation
+        p.x, p.y, p.z = (float(v) for v in pose.position)
+        q.x, q.y, q.z, q.w = pose.quaternion
+        for vec, values in ((t.extents, pose.extents), (t.normal, pose.normal), (t.approach, pose.approach)):
+            vec.x, vec.y, vec.z = (float(v) for v in values)
     return t
 
 

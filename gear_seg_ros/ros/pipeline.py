@@ -11,9 +11,10 @@ import traceback
 from typing import Any
 
 from gear_seg_ros.errors import GearSegError, InvalidImageError, UnknownFrameError
-from gear_seg_ros.geometry.grasp_pose import GraspPose, grasp_pose
+from gear_seg_ros.geometry.camera import check_depth_size
+from gear_seg_ros.geometry.target import FrameGeometry, target_geometry
+from gear_seg_ros.reason.count import resolve_mode
 from gear_seg_ros.ros import conversions, depth_input
-from gear_seg_ros.ros.depth3d import Centroid3D, check_depth_size, mask_centroid_3d
 from gear_seg_ros.ros.messages import descriptions_msg, empty_result, result_msg
 from gear_seg_ros.ros.params import NodeParams
 from gear_seg_ros.ros.sync import DepthPairer
@@ -105,7 +106,8 @@ class Pipeline:
 
     def answer(self, req: Request) -> Any:
         t0 = time.monotonic()
-        mode = req.mode or self.params.default_mode
+        mode = resolve_mode(req.instruction if isinstance(req.instruction, str) else "",
+                            req.mode or self.params.default_mode)
         header = None
         try:
             if not self.enabled:
@@ -116,19 +118,13 @@ class Pipeline:
             header = frame.msg.header
             image, perception, computed = self._perceive(frame, req.progress)
             r = self.agent.query(perception.frame_id, instruction, mode, req.progress, fresh=computed)
-            geometry, note, depth_error = self._geometry(r, frame), "", False
-            centroids, poses = geometry if isinstance(geometry, tuple) else (None, None)
-            if isinstance(geometry, str):
-                note = geometry
-                depth_error = note.startswith("depth error: ")
+            geometry = self._geometry(r, frame)
             extra = {"wait_s": (req.started or t0) - req.created, "node_total_s": time.monotonic() - t0}
-            msg = result_msg(header, r, centroids, extra, poses)
+            msg = result_msg(header, r, geometry, extra)
             self.timings, self.answered = dict(zip(msg.stage_names, msg.stage_seconds)), self.answered + 1
-            self._count(msg, centroids)
-            if note:
-                self.warn_once(note)
-                msg.message = f"{msg.message}; {note}" if msg.message else note
-                msg.success = msg.success and not depth_error
+            self._count(msg, geometry.targets is not None)
+            if geometry.note:
+                self.warn_once(geometry.note)
             if not r.success:
                 self.warn_once(f"reasoner: {r.message}")
             self.out.publish_result(msg, image, r)
@@ -147,10 +143,10 @@ class Pipeline:
         self.out.publish_result(msg, None, None)
         return msg
 
-    def _count(self, msg: Any, centroids: Any) -> None:
+    def _count(self, msg: Any, with_3d: bool) -> None:
         self.answers["ok" if msg.success else "failed"] += 1
         if self.pairer is not None and msg.success and msg.targets:
-            self.answers["with_3d" if centroids is not None else "without_3d"] += 1
+            self.answers["with_3d" if with_3d else "without_3d"] += 1
 
     def _pick(self, wanted_ns: int) -> Frame:
         if wanted_ns:
@@ -203,21 +199,20 @@ class Pipeline:
     def _input_problem(self, exc: Exception) -> str:
         return f"input image on {self.topics['image']}: {exc}"
 
-    def _geometry(self, r: Any, frame: Frame
-                  ) -> tuple[list[Centroid3D], list[GraspPose | None]] | None | str:
-        """3-D centroids and grasp poses of the selected masks from the depth paired with `frame` at capture, or a
-        note (str) saying why there are none."""
-        if not self.params.use_depth or not r.masks:
-            return None
+    def _geometry(self, r: Any, frame: Frame) -> FrameGeometry:
+        """Centroid and grasp pose of every target from the depth paired with `frame` at capture, or a note saying
+        why there are none (error=True: depth was there but unusable)."""
+        if not self.params.use_depth or not r.targets:
+            return FrameGeometry()
         depth, info = frame.depth, frame.camera_info
         if depth is None or info is None:
-            return "centroid_3d not filled: " + self.pairer.missing_depth_reason(frame, self.topics["depth"],
-                                                                                self.topics["camera_info"])
+            return FrameGeometry(note="centroid_3d not filled: " + self.pairer.missing_depth_reason(
+                frame, self.topics["depth"], self.topics["camera_info"]))
         try:
             metres = depth_input.depth_in_colour(depth, info, r.union_mask.shape[:2], self.params,
                                                  self.depth_camera_info)
             check_depth_size(metres.shape, r.union_mask.shape, (int(info.width), int(info.height)))
-            centroids = [mask_centroid_3d(m, metres, info.k) for m in r.masks]
-            return centroids, [grasp_pose(m, metres, info.k) for m in r.masks]
+            opts = self.agent.config.geometry
+            return FrameGeometry([target_geometry(t.mask, metres, info.k, opts, t.box) for t in r.targets])
         except GearSegError as exc:
-            return f"depth error: {exc}"
+            return FrameGeometry(note=f"depth error: {exc}", error=True)

@@ -9,7 +9,6 @@ A new perception of a later frame re-associates the tracks with its proposals (c
 """
 from __future__ import annotations
 
-import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,10 +19,9 @@ from gear_seg_msgs.msg import GraspTarget, SegmentationResult
 from std_srvs.srv import Trigger
 
 from gear_seg_ros.errors import GearSegError, InvalidImageError
-from gear_seg_ros.geometry.grasp_pose import grasp_pose
+from gear_seg_ros.geometry.target import target_geometry
 from gear_seg_ros.ros import conversions, depth_input
-from gear_seg_ros.ros.depth3d import mask_centroid_3d
-from gear_seg_ros.ros.messages import fill_pose, roi
+from gear_seg_ros.ros.messages import grasp_target
 from gear_seg_ros.track import LOST, PREDICTED, TRACKED
 from gear_seg_ros.track.carry import carry_masks
 
@@ -33,8 +31,7 @@ class _Session:
     instruction: str
     mode: str
     start_ns: int
-    scores: dict[int, float]
-    descriptions: dict[int, str]
+    targets: dict[int, Any]  # the answer's targets (types.Target) by id: mask ids, score, description
     frames: int = 0
     stats: dict[str, int] = field(default_factory=dict)
 
@@ -75,7 +72,7 @@ class Tracking:
         """Worker thread, after an answer was published: its targets replace the tracked ones."""
         if image is None or r is None:
             return
-        if not (msg.success and r.masks):
+        if not (msg.success and r.targets):
             n = self.stop()
             if n:
                 self.log.info(f"tracking stopped: the new answer has no targets ({n} tracks ended)")
@@ -85,12 +82,12 @@ class Tracking:
         depth, info = self._depth(frame, image.shape[:2], wait=False)
         with self._lock:
             try:
-                states = self.tracker.start(image, r.masks, list(r.ids), depth)
+                states = self.tracker.start(image, [t.mask for t in r.targets], [t.id for t in r.targets], depth)
             except GearSegError as exc:
                 self.log.warning(f"tracking not started: {exc}")
                 self._session = None
                 return
-            self._session = _Session(r.instruction, r.mode, stamp, dict(zip(r.ids, r.scores)), dict(r.descriptions))
+            self._session = _Session(r.instruction, r.mode, stamp, {t.id: t for t in r.targets})
         with self._cv:
             self._pending, self._proposals = None, None
         self._publish(msg.header, states, depth, info, 0.0)
@@ -207,10 +204,10 @@ class Tracking:
         counts = {name: sum(s.state == v for s in states) for name, v in
                   (("tracked", TRACKED), ("predicted", PREDICTED), ("lost", LOST))}
         out.message = "tracking: " + ", ".join(f"{v} {k}" for k, v in counts.items())
-        out.selected_ids = [int(s.source_id) for s in states]
+        out.selected_ids = [int(i) for s in states for i in session.targets[s.source_id].mask_ids]
         union = np.zeros(states[0].mask.shape, bool) if states else np.zeros((0, 0), bool)
         for s in states:
-            out.targets.append(self._target(header, s, session, depth, info))
+            out.targets.append(self._target(header, s, session, depth, info, self.pipeline.agent.config.geometry))
             if s.state != LOST:
                 union |= s.mask
         out.union_mask = conversions.mask_to_image(union, header)
@@ -220,23 +217,14 @@ class Tracking:
         self.node.publish_detections(out, tracked=True)
 
     @staticmethod
-    def _target(header: Any, s: Any, session: _Session, depth: np.ndarray | None, info: Any) -> GraspTarget:
-        t = GraspTarget(id=int(s.source_id), mask=conversions.mask_to_image(s.mask, header), box=roi(s.box),
-                        score=float(session.scores.get(s.source_id, 0.0)),
-                        description=session.descriptions.get(s.source_id, ""),
-                        track_id=int(s.track_id), tracking_state=int(s.state), track_score=float(s.score))
-        x0, y0, x1, y1 = s.box
-        vs, us = np.nonzero(s.mask[y0:y1, x0:x1])
-        t.centroid_u = float(us.mean() + x0) if us.size else math.nan
-        t.centroid_v = float(vs.mean() + y0) if vs.size else math.nan
-        if depth is not None and info is not None and us.size and s.state != LOST:
-            c = mask_centroid_3d(s.mask, depth, info.k)
-            if c.valid:
-                t.centroid_3d.x, t.centroid_3d.y, t.centroid_3d.z = c.x, c.y, c.z
-                t.centroid_3d_valid, t.depth_pixels = True, c.n_pixels
-            pose = grasp_pose(s.mask, depth, info.k)
-            if pose is not None:
-                fill_pose(t, pose)
+    def _target(header: Any, s: Any, session: _Session, depth: np.ndarray | None, info: Any,
+                opts: Any) -> GraspTarget:
+        answer = session.targets[s.source_id]
+        shape = None
+        if depth is not None and info is not None and s.state != LOST and s.area:
+            shape = target_geometry(s.mask, depth, info.k, opts, s.box)
+        t = grasp_target(header, s.source_id, answer.mask_ids, s.mask, s.box, answer.score, answer.description, shape)
+        t.track_id, t.tracking_state, t.track_score = int(s.track_id), int(s.state), float(s.score)
         return t
 
 

@@ -16,6 +16,8 @@ import numpy as np
 from gear_seg_ros.track import masks as mk
 from gear_seg_ros.track.base import Track, Tracker
 
+WHOLE_FRAME_SHARE = 0.5  # targets' windows covering this share of the frame: remap grey / depth once for it
+
 PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
            "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
 
@@ -75,14 +77,27 @@ class OpticalFlowTracker(Tracker):
         sigma, jump_rel, jump_min = (self.flow_cfg.photometric_sigma, self.flow_cfg.depth_jump_rel,
                                      self.flow_cfg.depth_jump_min_m)
         gate = depth is not None and self._prev_depth is not None and jump_rel > 0
-        out = []
+        windows = []
         for t in tracks:
             # New pixels that can land in the previous box: that box grown by the largest motion inside it.
             x0, y0, x1, y1 = t.box
             reach = int(np.ceil(np.abs(flow[y0:y1, x0:x1]).max())) + 2 if x1 > x0 and y1 > y0 else 2
-            rx0, ry0, rx1, ry1 = mk.pad_box(t.box, reach, (h, w))
-            mx = gx[ry0:ry1, rx0:rx1] + flow[ry0:ry1, rx0:rx1, 0]
-            my = gy[ry0:ry1, rx0:rx1] + flow[ry0:ry1, rx0:rx1, 1]
+            windows.append(mk.pad_box(t.box, reach, (h, w)))
+        # Where the windows cover most of the frame, the previous grey image and depth are pulled over once for the
+        # whole frame (remap is per pixel: a window of the result equals the window's own remap): fewer, larger calls.
+        whole = sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in windows) >= WHOLE_FRAME_SHARE * h * w
+        if whole:
+            maps = (gx + flow[..., 0], gy + flow[..., 1])
+            grey_all = cv2.remap(self._prev_grey, *maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            depth_all = cv2.remap(self._prev_depth, *maps, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
+                                  borderValue=np.nan) if gate else None
+        out = []
+        for t, (rx0, ry0, rx1, ry1) in zip(tracks, windows):
+            if whole:
+                mx, my = maps[0][ry0:ry1, rx0:rx1], maps[1][ry0:ry1, rx0:rx1]
+            else:
+                mx = gx[ry0:ry1, rx0:rx1] + flow[ry0:ry1, rx0:rx1, 0]
+                my = gy[ry0:ry1, rx0:rx1] + flow[ry0:ry1, rx0:rx1, 1]
             prev = t.extra.get("soft")
             if prev is None:
                 prev = t.mask.view(np.uint8) * np.uint8(255)
@@ -91,8 +106,8 @@ class OpticalFlowTracker(Tracker):
             warped = soft > 127
             if gate:
                 # nearest, not linear: a depth edge must not blend two surfaces into a depth neither has
-                came = cv2.remap(self._prev_depth, mx, my, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
-                                 borderValue=np.nan)
+                came = depth_all[ry0:ry1, rx0:rx1] if whole else cv2.remap(
+                    self._prev_depth, mx, my, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=np.nan)
                 with np.errstate(invalid="ignore"):
                     diff = depth[ry0:ry1, rx0:rx1] - came  # NaN where either frame has no reading
                     both = warped & np.isfinite(diff)
@@ -104,7 +119,8 @@ class OpticalFlowTracker(Tracker):
             mask = np.zeros((h, w), bool)
             mask[ry0:ry1, rx0:rx1] = warped
             if warped.any():
-                before = cv2.remap(self._prev_grey, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+                before = grey_all[ry0:ry1, rx0:rx1] if whole else cv2.remap(
+                    self._prev_grey, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
                 resid = cv2.absdiff(grey[ry0:ry1, rx0:rx1], before)[warped]
                 score = float(np.exp(-float(resid.mean()) / sigma))
             else:
@@ -129,7 +145,9 @@ class OpticalFlowTracker(Tracker):
             near = cv2.dilate(inside, ring).astype(bool)
             soft = np.zeros(t.mask.shape, np.uint8)
             soft[y0:y1, x0:x1] = np.where(inside.astype(bool), np.maximum(warped, 128), np.where(near, warped, 0))
-            outside = t.mask.copy()
-            outside[y0:y1, x0:x1] = False
-            soft[outside] = 255  # mask pixels outside the warped window (none unless a proposal snapped it)
+            bx0, by0, bx1, by1 = t.box
+            if bx0 < x0 or by0 < y0 or bx1 > x1 or by1 > y1:  # mask pixels outside the warped window
+                outside = t.mask.copy()
+                outside[y0:y1, x0:x1] = False
+                soft[outside] = 255
             t.extra["soft"] = soft

@@ -21,7 +21,7 @@ from node_client import _header, mask_of, running_node
 
 from gear_seg_ros import compressed_depth as cd
 from gear_seg_ros import image_encodings as ie
-from gear_seg_ros.ros.depth3d import mask_centroid_3d
+from gear_seg_ros.geometry.target import target_geometry
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]  # every test uses the module's node
 PAD = 8  # bytes of row padding on every colour message
@@ -164,9 +164,9 @@ def test_compressed_depth_centroids_match_the_raw_depth(served, encoding, codec,
     target = response.result.targets[0]
     assert target.centroid_3d_valid, response.message
     mask = mask_of(target.mask)
-    expected = mask_centroid_3d(mask, depth, k)  # from the raw float depth
+    expected = target_geometry(mask, depth, k).centroid  # from the raw float depth
     got = np.array([target.centroid_3d.x, target.centroid_3d.y, target.centroid_3d.z])
-    err = np.linalg.norm(got - [expected.x, expected.y, expected.z])
+    err = np.linalg.norm(got - expected)
     bound = 0.001 if encoding == "16UC1" else np.sqrt(3) * cd.quantisation_step(float(np.nanmax(depth[mask])))
     assert err <= bound, (err, bound)
 
@@ -193,6 +193,6 @@ def test_bag_with_compressed_depth_replays_into_the_node(served, tmp_path):
     target = response.result.targets[0]
     assert target.centroid_3d_valid, response.message
     mask = mask_of(target.mask)
-    expected = mask_centroid_3d(mask, arc["depth"], arc["camera_info"]["K"])
+    expected = target_geometry(mask, arc["depth"], arc["camera_info"]["K"]).centroid
     got = np.array([target.centroid_3d.x, target.centroid_3d.y, target.centroid_3d.z])
-    assert np.linalg.norm(got - [expected.x, expected.y, expected.z]) < 0.001
+    assert np.linalg.norm(got - expected) < 0.001

@@ -1,14 +1,24 @@
-"""3-D centroids: depth3d on the arc2017 RGB-D ground truth (no ROS), then through the node (use_depth)."""
+"""3-D centroids: geometry.target_geometry on the arc2017 RGB-D ground truth (no ROS), then through the node (use_depth).
+
+The centroid is the per-axis median of the points the grasp pose uses (depth outliers and points off the object's
+surface dropped), so it lies on the object's dominant visible surface: within 2 cm of the median of all the
+instance's depth points for every object but the measuring spoons, which lie at two depth layers: their centroid
+sits on the layer the depth band keeps, 23 mm from the all-points median (which falls between the layers; the
+centroid before issue 18, from a separate 20 %-of-distance band, kept both layers and sat 0 mm from it). They are
+held to the 25 mm every grasp position is held to (tests/test_grasp_pose.py).
+"""
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from gear_seg_ros.errors import InvalidImageError
+from gear_seg_ros.geometry.camera import check_depth_size
+from gear_seg_ros.geometry.target import target_geometry
 from gear_seg_ros.ros.conversions import depth_to_metres
-from gear_seg_ros.ros.depth3d import check_depth_size, mask_centroid_3d
 
 TOL_M = 0.02
+TWO_LAYERS = {"measuring_spoons": 0.025}
 
 
 def arc2017_instance(data, class_name):
@@ -29,16 +39,13 @@ def gt_point(data, mask):
     return np.median(np.stack([(us - k[2]) * z / k[0], (vs - k[5]) * z / k[4], z], axis=1), axis=0)
 
 
-def as_array(c):
-    return np.array([c.x, c.y, c.z])
-
-
 @pytest.mark.parametrize("index", range(8))
 def test_every_gt_instance_within_2cm(arc2017, index):
     mask = arc2017["masks"][index].astype(bool)
-    c = mask_centroid_3d(mask, arc2017["depth"], arc2017["camera_info"]["K"])
-    assert c.valid and c.n_pixels > 0.5 * np.isfinite(arc2017["depth"][mask]).sum()
-    assert np.linalg.norm(as_array(c) - gt_point(arc2017, mask)) < TOL_M
+    name = arc2017["class_names"][arc2017["labels"][index]]
+    g = target_geometry(mask, arc2017["depth"], arc2017["camera_info"]["K"])
+    assert g.centroid_valid and g.n_pixels > 0.5 * np.isfinite(arc2017["depth"][mask]).sum()
+    assert np.linalg.norm(g.centroid - gt_point(arc2017, mask)) < TWO_LAYERS.get(name, TOL_M)
 
 
 def test_robust_to_holes_and_flying_pixels(arc2017):
@@ -50,8 +57,8 @@ def test_robust_to_holes_and_flying_pixels(arc2017):
     holes, flying = pick[: vs.size // 4], pick[vs.size // 4: vs.size // 4 + vs.size // 10]
     depth[vs[holes], us[holes]] = np.nan
     depth[vs[flying], us[flying]] = rng.uniform(0.2, 3.0, flying.size)  # background / flying pixels
-    c = mask_centroid_3d(mask, depth, arc2017["camera_info"]["K"])
-    assert c.valid and np.linalg.norm(as_array(c) - gt_point(arc2017, mask)) < TOL_M
+    g = target_geometry(mask, depth, arc2017["camera_info"]["K"])
+    assert g.centroid_valid and np.linalg.norm(g.centroid - gt_point(arc2017, mask)) < TOL_M
 
 
 def test_16uc1_millimetres_and_32fc1_metres_agree(arc2017):
@@ -60,14 +67,14 @@ def test_16uc1_millimetres_and_32fc1_metres_agree(arc2017):
     mm = np.nan_to_num(metres * 1000.0, nan=0.0).round().astype(np.uint16)
     msg = SimpleNamespace(encoding="16UC1", height=480, width=640, step=1280, is_bigendian=0, data=mm.tobytes())
     k = arc2017["camera_info"]["K"]
-    a, b = mask_centroid_3d(mask, depth_to_metres(msg), k), mask_centroid_3d(mask, metres, k)
-    assert np.linalg.norm(as_array(a) - as_array(b)) < 0.002
+    a, b = target_geometry(mask, depth_to_metres(msg), k), target_geometry(mask, metres, k)
+    assert np.linalg.norm(a.centroid - b.centroid) < 0.002
 
 
 def test_no_valid_depth_gives_an_invalid_centroid(arc2017):
     mask = arc2017_instance(arc2017, "irish_spring_soap")
-    c = mask_centroid_3d(mask, np.full((480, 640), np.nan, np.float32), arc2017["camera_info"]["K"])
-    assert not c.valid and c.n_pixels == 0
+    g = target_geometry(mask, np.full((480, 640), np.nan, np.float32), arc2017["camera_info"]["K"])
+    assert not g.centroid_valid and not g.pose_valid and g.n_pixels == 0 and "no valid depth" in g.note
 
 
 def test_size_mismatch_and_bad_k_are_explained(arc2017):
@@ -76,7 +83,7 @@ def test_size_mismatch_and_bad_k_are_explained(arc2017):
     with pytest.raises(InvalidImageError, match="camera_info is for 1280x720"):
         check_depth_size((480, 640), (480, 640), (1280, 720))
     with pytest.raises(InvalidImageError, match="focal length"):
-        mask_centroid_3d(np.ones((480, 640), bool), arc2017["depth"], [0.0] * 9)
+        target_geometry(np.ones((480, 640), bool), arc2017["depth"], [0.0] * 9)
 
 
 # ---- through the node ----------------------------------------------------------------------------------------
@@ -106,8 +113,8 @@ def test_node_fills_centroid_3d(served, stamp, units):
     assert target.centroid_3d_valid and target.depth_pixels >= 0.8 * np.isfinite(arc["depth"][mask]).sum()
     c = target.centroid_3d
     assert np.linalg.norm(np.array([c.x, c.y, c.z]) - gt_point(arc, gt)) < TOL_M
-    same = mask_centroid_3d(mask, arc["depth"], arc["camera_info"]["K"])  # the node uses depth3d as is
-    assert np.linalg.norm(np.array([c.x, c.y, c.z]) - as_array(same)) < 0.003
+    same = target_geometry(mask, arc["depth"], arc["camera_info"]["K"])  # the node uses the geometry as is
+    assert np.linalg.norm(np.array([c.x, c.y, c.z]) - same.centroid) < 0.003
 
 
 @pytest.mark.slow

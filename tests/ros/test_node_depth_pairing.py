@@ -20,8 +20,7 @@ from node_client import mask_of, running_node
 from ros_env import REPO
 
 from gear_seg_ros.bag.make import make_bag
-from gear_seg_ros.geometry.grasp_pose import grasp_pose
-from gear_seg_ros.ros.depth3d import mask_centroid_3d
+from gear_seg_ros.geometry.target import target_geometry
 
 START_NS = 1_700_000_000 * 10**9
 RATE_HZ, FRAMES, CALLS = 30.0, 150, 6  # a 5 s bag, looped while the node answers CALLS requests
@@ -85,10 +84,10 @@ def test_fast_bag_every_target_with_depth_gets_3d(tmp_path, arc2017):
                 continue
             checked += 1
             assert t.centroid_3d_valid, (i, t.id, result.message)
-            expected = mask_centroid_3d(mask, depth_m, k.reshape(-1))
-            assert abs(t.centroid_3d.z - expected.z) < 0.0006, (i, t.centroid_3d.z, expected.z)  # its own frame's
-            local = grasp_pose(mask, depth_m, k)
-            assert t.pose_valid == (local is not None)
-            if local is not None:
-                assert abs(t.pose.position.z - local.position[2]) < 1e-4
+            local = target_geometry(mask, depth_m, k.reshape(-1))
+            expected = local.centroid
+            assert abs(t.centroid_3d.z - expected[2]) < 0.0006, (i, t.centroid_3d.z, expected[2])  # its own frame's
+            assert t.pose_valid == local.pose_valid
+            if local.pose is not None:
+                assert abs(t.pose.position.z - local.pose.position[2]) < 1e-4
     assert checked >= CALLS, timings

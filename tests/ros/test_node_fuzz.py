@@ -33,7 +33,8 @@ def judge(group, response, n_masks=None, max_targets=6, must_fail=False):
         record(group, "success_false")
         return "success_false"
     assert not must_fail, f"expected success=false, got an answer: {r.selected_ids}"
-    assert len(r.selected_ids) <= max_targets and len(r.targets) == len(r.selected_ids)
+    assert len(r.selected_ids) <= max_targets and len(r.targets) <= len(r.selected_ids)
+    assert sorted(i for t in r.targets for i in t.mask_ids) == sorted(r.selected_ids)  # each selected mask: 1 target
     if n_masks is not None:
         assert all(0 <= i < n_masks for i in r.selected_ids)
     record(group, "sane_answer")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from node_client import NODE, mask_of, running_node
 
-from gear_seg_ros.geometry.grasp_pose import grasp_pose
+from gear_seg_ros.geometry.target import target_geometry
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def test_grasp_target_pose_fields_and_pose_array(served):
     assert poses.header == response.result.header and len(poses.poses) == len(targets)
     for t, p in zip(targets, poses.poses):
         mask = mask_of(t.mask)
-        local = grasp_pose(mask, arc["depth"], arc["camera_info"]["K"])  # the node uses geometry.grasp_pose as is
+        local = target_geometry(mask, arc["depth"], arc["camera_info"]["K"]).pose  # the node uses the geometry as is
         assert t.pose_valid == (local is not None)
         if local is None:
             assert math.isnan(p.position.x)

@@ -48,9 +48,10 @@ def test_answer_targets_are_tracked_through_a_bag_with_stable_ids(tmp_path, arc2
                                         QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
         stop = client.node.create_client(Trigger, f"{NODE}/stop_tracking")
         _play(first, node.env)
-        response = client.call("the red card", "referring")
+        response = client.call("the red cards", "referring")  # plural: several targets (reason/count.py)
         assert response.success and response.result.targets, response.message + node.log()[-3000:]
         answer = {t.id: mask_of(t.mask) for t in response.result.targets}
+        selected = sorted(response.result.selected_ids)
         client.wait_until(lambda: len(tracked) >= 1, 30, "the first ~/tracked_targets (the answer's frame)")
         _play(rest, node.env)
         last_ns = START_NS + (len(frames) - 1) * period
@@ -64,7 +65,8 @@ def test_answer_targets_are_tracked_through_a_bag_with_stable_ids(tmp_path, arc2
             msgs = list(tracked)
 
         start = msgs[0]
-        assert _ns(start) == START_NS and sorted(start.selected_ids) == sorted(answer)
+        assert _ns(start) == START_NS and sorted(start.selected_ids) == selected
+        assert sorted(t.id for t in start.targets) == sorted(answer)  # the answer's targets, one track each
         owner = {t.track_id: t.id for t in start.targets}
         assert len(owner) == len(answer) and all(t.tracking_state == GraspTarget.TRACK_TRACKED for t in start.targets)
         stamps = [_ns(m) for m in msgs]
@@ -95,7 +97,7 @@ def test_answer_targets_are_tracked_through_a_bag_with_stable_ids(tmp_path, arc2
         assert again.success and again.result.targets, again.message
         client.wait_until(lambda: len(tracked) >= 1, 30, "tracking of the new answer")
         new_ids = {t.track_id for t in tracked[0].targets}
-        assert min(new_ids) > max(owner) and {t.id for t in tracked[0].targets} == set(again.result.selected_ids)
+        assert min(new_ids) > max(owner) and {t.id for t in tracked[0].targets} == {t.id for t in again.result.targets}
         future = stop.call_async(Trigger.Request())
         client.wait_until(future.done, 30, "~/stop_tracking")
         assert future.result().success and future.result().message.startswith("stopped tracking")

@@ -8,7 +8,7 @@ import pytest
 from node_client import _header, mask_of, running_node
 from test_node_cameras import call_while, camera_info, colour_msg, stream
 
-from gear_seg_ros.ros.depth3d import mask_centroid_3d
+from gear_seg_ros.geometry.target import target_geometry
 
 pytestmark = pytest.mark.ros
 
@@ -46,8 +46,8 @@ def test_unregistered_depth_is_reprojected(tmp_path, arc2017):
         target = response.result.targets[0]
         assert target.centroid_3d_valid, response.message
         mask = mask_of(target.mask)
-        registered = mask_centroid_3d(mask, arc2017["depth"], k)
+        registered = target_geometry(mask, arc2017["depth"], k).centroid
         got = np.array([target.centroid_3d.x, target.centroid_3d.y, target.centroid_3d.z])
-        err = np.linalg.norm(got - [registered.x, registered.y, registered.z])
+        err = np.linalg.norm(got - registered)
         assert err < 0.01, err
         print(f"reprojected vs registered centroid: {err * 1000:.2f} mm")

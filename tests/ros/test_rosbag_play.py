@@ -45,8 +45,15 @@ def test_play_reaches_a_subscriber_process(tmp_path, ros_environ):
     proc = subprocess.Popen([sys.executable, str(script), "/test/rgb", str(N), "20"], env=ros_environ,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert select.select([proc.stdout], [], [], 30)[0], "listener did not start within 30 s"
-        assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
+        # Fast DDS writes its own log lines (e.g. a shared-memory port another process holds) to stdout: wait for
+        # the listener's "ready" line itself, skipping those.
+        deadline, seen = time.monotonic() + 30, []
+        while not seen or seen[-1] != "ready":
+            assert select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))[0], \
+                f"listener did not say ready within 30 s; its output: {seen}"
+            line = proc.stdout.readline()
+            assert line, f"listener exited before ready: {seen} {proc.stderr.read()}"
+            seen.append(line.strip())
         paced: list[float] = []  # the player asks should_stop() once per message, just before pacing it
         counts = play_bag(bag, topic_remap={"/camera/image": "/test/rgb"}, wait_for_subscribers_s=15.0,
                           should_stop=lambda: paced.append(time.monotonic()) and False)

@@ -58,7 +58,7 @@ async function load() {
 
 function matches(item) {
   const category = $("f-category").value, status = $("f-status").value;
-  const lo = Number($("f-conf-min").value || 0), hi = Number($("f-conf-max").value || 10);
+  const lo = Number($("f-conf-min").value || 0), hi = Number($("f-conf-max").value || 1);
   const conf = item.q.confidence;
   if (category && item.q.category !== category) return false;
   if (status && item.q.status !== status) return false;
@@ -81,7 +81,7 @@ function writeHash() {
   if ($("f-category").value) params.set("category", $("f-category").value);
   if ($("f-status").value) params.set("status", $("f-status").value);
   if ($("f-conf-min").value !== "0") params.set("cmin", $("f-conf-min").value);
-  if ($("f-conf-max").value !== "10") params.set("cmax", $("f-conf-max").value);
+  if ($("f-conf-max").value !== "1") params.set("cmax", $("f-conf-max").value);
   history.replaceState(null, "", "#" + params.toString());
 }
 
