@@ -80,11 +80,18 @@ class Shell:
         return subprocess.run(["bash", "-c", self.line(command)], cwd=REPO, env=self.env, capture_output=True,
                               text=True, timeout=timeout)
 
-    def run_until(self, command: str, done, timeout: float = 60) -> subprocess.CompletedProcess:
-        """Re-runs while the graph has not caught up (discovery: 'Node not found'), up to `timeout`."""
+    def run_until(self, command: str, done, timeout: float = 90, attempt_s: float = 40) -> subprocess.CompletedProcess:
+        """Re-runs while the graph has not caught up, up to `timeout`: discovery says 'Node not found', or the verb
+        hangs (ros2lifecycle / ros2param wait for a service response with no timeout of their own, and a response
+        to a client the node has not discovered yet is lost: seen once in a CI run on a loaded machine)."""
         deadline = time.monotonic() + timeout
         while True:
-            proc = self.run(command)
+            try:
+                proc = self.run(command, timeout=attempt_s)
+            except subprocess.TimeoutExpired as exc:
+                proc = subprocess.CompletedProcess(exc.cmd, -1, exc.stdout or "", f"timed out after {attempt_s} s")
+                if isinstance(proc.stdout, bytes):
+                    proc.stdout = proc.stdout.decode(errors="replace")
             if done(proc) or time.monotonic() > deadline:
                 return proc
             time.sleep(1.0)
@@ -127,6 +134,9 @@ def shell(tmp_path_factory):
         pytest.skip("the ros2 CLI is not installed in this venv: make setup installs it from "
                     "../shared/vendor/ros2-jazzy (scripts/setup_ros_tools.sh)")
     sh = Shell(tmp_path_factory.mktemp("ros2_cli"))
+    # One daemon, started before the commands: README's three background `ros2 topic echo` would otherwise each
+    # try to spawn it at the same moment.
+    subprocess.run([str(VENV_BIN / "ros2"), "daemon", "start"], env=sh.env, capture_output=True, timeout=60)
     yield sh
     sh.close()
 
