@@ -173,6 +173,28 @@ def test_runtime_code_does_not_import_build_time_exports():
                      f"{PACKAGE}/runtime/ instead):\n  " + "\n  ".join(bad))
 
 
+def shell_imports(graph: dict[str, set[str]]) -> list[str]:
+    """Edges into the ROS shell (`ros/`) from outside it: what they need is ROS-free and belongs below the shell."""
+    def inside(module: str) -> bool:
+        return module == f"{PACKAGE}.ros" or module.startswith(f"{PACKAGE}.ros.")
+
+    return sorted(f"{m} -> {t}" for m, targets in graph.items() if not inside(m) for t in targets if inside(t))
+
+
+def test_shell_import_checker():
+    graph = {f"{PACKAGE}.bench.b": {f"{PACKAGE}.ros.conversions", f"{PACKAGE}.raw_image"},
+             f"{PACKAGE}.ros.pipeline": {f"{PACKAGE}.ros.worker", f"{PACKAGE}.raw_image"},
+             f"{PACKAGE}.rosbag": {f"{PACKAGE}.ros"}}
+    assert shell_imports(graph) == [f"{PACKAGE}.bench.b -> {PACKAGE}.ros.conversions",
+                                    f"{PACKAGE}.rosbag -> {PACKAGE}.ros"]
+
+
+def test_nothing_outside_the_ros_shell_imports_it():
+    found = shell_imports(import_graph())
+    assert not found, ("modules outside ros/ import the ROS shell (move the ROS-free code they use out of ros/, e.g. "
+                       f"next to {PACKAGE}/raw_image.py or into geometry/):\n  " + "\n  ".join(found))
+
+
 def private_imports(root: Path = ROOT) -> list[str]:
     """`from gear_seg_ros.x import _name` in another module: a private name used as if it were an API."""
     found = []

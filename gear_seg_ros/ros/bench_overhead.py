@@ -116,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from std_msgs.msg import Header
 
-    from gear_seg_ros.ros.conversions import image_to_rgb, numpy_to_image
+    from gear_seg_ros.raw_image import image_to_rgb
+    from gear_seg_ros.ros.conversions import numpy_to_image
     from gear_seg_ros.ros.messages import result_msg
 
     runs, rows = args.runs, []

@@ -13,11 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from gear_seg_ros import raw_image
 from gear_seg_ros.errors import GearSegError, InvalidImageError, UnknownFrameError
 from gear_seg_ros.geometry.camera import check_depth_size
 from gear_seg_ros.geometry.target import FrameGeometry, target_geometry
 from gear_seg_ros.reason.count import resolve_mode
-from gear_seg_ros.ros import conversions, depth_input
+from gear_seg_ros.ros import depth_input
 from gear_seg_ros.ros.messages import descriptions_msg, empty_result, result_msg
 from gear_seg_ros.ros.params import NodeParams
 from gear_seg_ros.ros.sync import DepthPairer, PairingStats
@@ -119,7 +120,7 @@ class Pipeline:
             return
         if not compressed:
             try:
-                conversions.check_image(msg, conversions.COLOR_ENCODINGS)
+                raw_image.check_image(msg, raw_image.COLOR_ENCODINGS)
             except InvalidImageError as exc:
                 self.warn_once(self._input_problem(exc))
         frame = Frame(msg, stamp_ns(msg.header.stamp), frame_key(msg.header))
@@ -243,8 +244,8 @@ class Pipeline:
 
     def _perceive(self, frame: Frame, progress: Any) -> tuple[Any, Any, bool]:
         try:
-            image = conversions.compressed_to_rgb(frame.msg) if self._params.use_compressed \
-                else conversions.image_to_rgb(frame.msg, self._params.color_16bit_max)
+            image = raw_image.compressed_to_rgb(frame.msg) if self._params.use_compressed \
+                else raw_image.image_to_rgb(frame.msg, self._params.color_16bit_max)
         except InvalidImageError as exc:
             raise InvalidImageError(self._input_problem(exc)) from None
         perception, computed = self._agent.ensure_perceived(image, frame.key, progress)

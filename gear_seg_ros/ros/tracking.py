@@ -18,6 +18,7 @@ import numpy as np
 from gear_seg_msgs.msg import GraspTarget, SegmentationResult
 from std_srvs.srv import Trigger
 
+from gear_seg_ros import raw_image
 from gear_seg_ros.errors import GearSegError, InvalidImageError
 from gear_seg_ros.geometry.target import GeometryOptions, target_geometry
 from gear_seg_ros.ros import conversions
@@ -168,7 +169,7 @@ class Tracking:
         session = self._session
         if session is None or stamp <= session.start_ns:
             return
-        image = conversions.compressed_to_rgb(msg) if compressed else conversions.image_to_rgb(msg)
+        image = raw_image.compressed_to_rgb(msg) if compressed else raw_image.image_to_rgb(msg)
         depth, info = self._depth(frame, image.shape[:2])
         props = None
         if proposals is not None:
