@@ -83,6 +83,14 @@ class GearSegAgent:
         _ = self.segmenter, self.describer, self.reasoner
         return self
 
+    def close(self) -> None:
+        """Releases what the stages built so far hold (an isolated reasoner's child process, HTTP clients); a stage
+        never built is not built for this."""
+        for stage in (self._reasoner, self._describer, self._segmenter):
+            close = getattr(stage, "close", None)
+            if close is not None:
+                close()
+
     # ---- perception --------------------------------------------------------------------------------------------
     def has_frame(self, frame_id: str) -> bool:
         return frame_id in self._cache

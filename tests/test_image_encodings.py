@@ -9,7 +9,7 @@ import pytest
 
 from gear_seg_ros import image_encodings as ie
 from gear_seg_ros.errors import InvalidImageError
-from gear_seg_ros.ros.conversions import check_image, image_to_rgb
+from gear_seg_ros.raw_image import check_image, image_to_rgb
 
 LOSSLESS = ["rgb8", "bgr8", "rgba8", "bgra8", "rgb16", "bgr16", "rgba16", "bgra16"]
 MONO = ["mono8", "8UC1", "mono16", "16UC1"]

@@ -173,6 +173,28 @@ def test_runtime_code_does_not_import_build_time_exports():
                      f"{PACKAGE}/runtime/ instead):\n  " + "\n  ".join(bad))
 
 
+def shell_imports(graph: dict[str, set[str]]) -> list[str]:
+    """Edges into the ROS shell (`ros/`) from outside it: what they need is ROS-free and belongs below the shell."""
+    def inside(module: str) -> bool:
+        return module == f"{PACKAGE}.ros" or module.startswith(f"{PACKAGE}.ros.")
+
+    return sorted(f"{m} -> {t}" for m, targets in graph.items() if not inside(m) for t in targets if inside(t))
+
+
+def test_shell_import_checker():
+    graph = {f"{PACKAGE}.bench.b": {f"{PACKAGE}.ros.conversions", f"{PACKAGE}.raw_image"},
+             f"{PACKAGE}.ros.pipeline": {f"{PACKAGE}.ros.worker", f"{PACKAGE}.raw_image"},
+             f"{PACKAGE}.rosbag": {f"{PACKAGE}.ros"}}
+    assert shell_imports(graph) == [f"{PACKAGE}.bench.b -> {PACKAGE}.ros.conversions",
+                                    f"{PACKAGE}.rosbag -> {PACKAGE}.ros"]
+
+
+def test_nothing_outside_the_ros_shell_imports_it():
+    found = shell_imports(import_graph())
+    assert not found, ("modules outside ros/ import the ROS shell (move the ROS-free code they use out of ros/, e.g. "
+                       f"next to {PACKAGE}/raw_image.py or into geometry/):\n  " + "\n  ".join(found))
+
+
 def private_imports(root: Path = ROOT) -> list[str]:
     """`from gear_seg_ros.x import _name` in another module: a private name used as if it were an API."""
     found = []
@@ -235,3 +257,94 @@ def test_no_module_reaches_into_a_reasoner_or_the_agent_cache():
     found = stage_insides_used()
     assert not found, "use the Reasoner contract (select / complete / reset) and the agent's perception API:\n  " + \
         "\n  ".join(found)
+
+
+# ---- private attributes: `obj._name` only on the module's own objects -------------------------------------------
+# A third-party object's private attribute where its library has no public way, each read in one place only:
+# rclpy's Node keeps the -p / --params-file values of parameters not yet declared in `_parameter_overrides`.
+THIRD_PARTY_PRIVATE = {("ros/params.py", "_parameter_overrides")}
+
+
+def _is_private(name: str) -> bool:
+    """`_name`, not `__dunder__` and not a `_sunder_` protocol name (ctypes `_fields_`, enum `_value_`)."""
+    return name.startswith("_") and not name.startswith("__") and not (name.endswith("_") and len(name) > 2)
+
+
+def own_names(tree: ast.AST) -> set[str]:
+    """Names a module defines: its functions and classes (any depth), `self._x = ...` / `cls._x = ...`, and
+    assignments at module or class level."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+            if isinstance(node, ast.ClassDef):
+                for stmt in node.body:
+                    targets = stmt.targets if isinstance(stmt, ast.Assign) else \
+                        [stmt.target] if isinstance(stmt, ast.AnnAssign) else []
+                    names.update(t.id for t in targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and \
+                isinstance(node.value, ast.Name) and node.value.id in {"self", "cls"}:
+            names.add(node.attr)
+    for stmt in tree.body if isinstance(tree, ast.Module) else []:
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target] if isinstance(stmt, ast.AnnAssign) \
+            else []
+        names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
+
+
+def private_attributes_reached(root: Path = ROOT) -> list[str]:
+    """`obj._name` (also getattr / hasattr / setattr(obj, "_name")) where `obj` is not `self` / `cls` and the module
+    does not define `_name` itself: another module's private state used as if it were an API. Also
+    `getattr(self, "_name", default)`: an attribute created on first use instead of in `__init__`."""
+    found: list[tuple[str, int, str]] = []
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        allowed: list[tuple[str, int, str]] = []
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        own = own_names(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute):
+                value, attr, default = node.value, node.attr, False
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                  and node.func.id in {"getattr", "hasattr", "setattr"} and len(node.args) >= 2
+                  and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)):
+                value, attr = node.args[0], node.args[1].value
+                default = node.func.id == "getattr" and len(node.args) == 3
+            else:
+                continue
+            if not _is_private(attr):
+                continue
+            if (rel, attr) in THIRD_PARTY_PRIVATE:
+                allowed.append((rel, node.lineno, ast.unparse(node)))
+                continue
+            mine = isinstance(value, ast.Name) and value.id in {"self", "cls"}
+            if mine and default:
+                found.append((rel, node.lineno, f"{ast.unparse(node)} (declare it in __init__)"))
+            elif not mine and attr not in own:
+                found.append((rel, node.lineno, ast.unparse(node)))
+        if len(allowed) > 1:
+            found += [(r, line, f"{text} (read it in one place)") for r, line, text in allowed]
+    return [f"{rel}:{line}: {text}" for rel, line, text in sorted(found)]
+
+
+def test_private_attribute_checker(tmp_path):
+    pkg = tmp_path / PACKAGE
+    pkg.mkdir()
+    (pkg / "a.py").write_text(
+        "class A:\n    _shared = 1\n    def __init__(self):\n        self._x = 1\n"
+        "    def merge(self, other):\n        return other._x + other._shared + self._x\n"
+        "    def _helper(self):\n        return getattr(self, '_lazy', None)\n"
+        "def f(a):\n    a._helper()\n    return a.__class__, a._fields_\n")
+    (pkg / "b.py").write_text(
+        "from gear_seg_ros import a\n\ndef g(node, obj):\n    node.agent._reasoner.close()\n    a._helper\n"
+        "    getattr(obj, '_inner', None)\n    setattr(obj, '_flag', True)\n    return obj.public\n")
+    assert private_attributes_reached(pkg) == [
+        "a.py:8: getattr(self, '_lazy', None) (declare it in __init__)",
+        "b.py:4: node.agent._reasoner", "b.py:5: a._helper", "b.py:6: getattr(obj, '_inner', None)",
+        "b.py:7: setattr(obj, '_flag', True)"]
+
+
+def test_no_private_attribute_crosses_a_module_boundary():
+    found = private_attributes_reached()
+    assert not found, ("private attributes reached through another module's object (give the owner a method or a "
+                       "typed result):\n  " + "\n  ".join(found))

@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from gear_seg_ros.deploy import locks
+from support import locks
 
 ROOT = Path(__file__).resolve().parents[1]
 REQ = ROOT / "requirements"

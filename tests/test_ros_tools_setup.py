@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from gear_seg_ros.deploy import locks
+from support import locks
 
 REPO = Path(__file__).resolve().parents[1]
 VENV = Path(sys.prefix)

@@ -7,9 +7,12 @@ Needs torch, sam2 (pip install sam2==1.1.0 --no-deps), onnx and onnxruntime; ski
 from __future__ import annotations
 
 import json
+import os
+import sys
 
 import numpy as np
 import pytest
+from helpers import TESTS
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("sam2")
@@ -17,6 +20,9 @@ pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 pytestmark = pytest.mark.slow
+# `gear-seg ...` whose official sam2 generator runs on the torchvision stand-in where torchvision does not import
+STAND_IN_CLI = [sys.executable, "-m", "support.torchvision_standin", "gear_seg_ros.cli.main"]
+STAND_IN_ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (TESTS, os.environ.get("PYTHONPATH")) if p))
 
 MODEL_CFG = "configs/sam2.1/sam2.1_hiera_t.yaml"
 # Random weights give mask logits of magnitude ~0.4, so every stability score at offset 0.7 is 0. Scaling the last
@@ -33,7 +39,7 @@ AMG_KW = dict(points_per_side=8, points_per_batch=64, pred_iou_thresh=0.5, stabi
 @pytest.fixture(scope="module")
 def official_sam2():
     """sam2's predictor / generator, with a torchvision stand-in when torchvision is absent (no CPU wheel exists)."""
-    from gear_seg_ros.bench.torchvision_standin import official_sam2 as importable
+    from support.torchvision_standin import official_sam2 as importable
 
     with importable() as (predictor, generator, _stand_in):
         yield predictor, generator
@@ -190,10 +196,9 @@ def test_official_sam2_segmenter_on_cpu(exported, official_sam2, photo, tmp_path
 
 def test_generators_benchmark_command_reports_both_side_by_side():
     import subprocess
-    import sys
 
-    proc = subprocess.run([sys.executable, "-m", "gear_seg_ros.cli.main", "bench", "generators", "--points-per-side",
-                           "4", "--json"], capture_output=True, text=True, timeout=900)
+    proc = subprocess.run([*STAND_IN_CLI, "bench", "generators", "--points-per-side", "4", "--json"],
+                          capture_output=True, text=True, timeout=900, env=STAND_IN_ENV)
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads(proc.stdout)
     assert report["ours"]["masks"] == report["official"]["masks"] > 0
@@ -203,11 +208,10 @@ def test_generators_benchmark_command_reports_both_side_by_side():
 
 def test_bench_report_runs_the_three_comparisons_in_one_run(tmp_path):
     import subprocess
-    import sys
 
     out = tmp_path / "report"
-    proc = subprocess.run([sys.executable, "-m", "gear_seg_ros.cli.main", "bench", "report", "--images", "arc2017",
-                           "--points-per-side", "2", "--out", str(out)], capture_output=True, text=True, timeout=900)
+    proc = subprocess.run([*STAND_IN_CLI, "bench", "report", "--images", "arc2017", "--points-per-side", "2",
+                           "--out", str(out)], capture_output=True, text=True, timeout=900, env=STAND_IN_ENV)
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads((out / "report.json").read_text())
     assert report["pipeline"]["frames"] == 1 and report["pipeline"]["stages"]["cached_query.total_s"]["n"] == 1

@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     from gear_seg_ros import compressed_depth as cd
     from gear_seg_ros import image_encodings as ie
     from gear_seg_ros.geometry.reproject import reproject_depth
-    from gear_seg_ros.ros.conversions import image_to_rgb
+    from gear_seg_ros.raw_image import image_to_rgb
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--runs", type=int, default=20)

@@ -6,8 +6,10 @@ thresholds are lowered for random weights and box NMS disabled (every random mas
 """
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,25 @@ import numpy as np
 RANDOM_WEIGHT_KW = dict(pred_iou_thresh=0.5, stability_score_thresh=0.55, stability_score_offset=0.7,
                         box_nms_thresh=1.0)
 CHECKPOINT_KW = dict(pred_iou_thresh=0.8, stability_score_thresh=0.95, stability_score_offset=0.7, box_nms_thresh=0.7)
+
+
+@contextlib.contextmanager
+def official_generator() -> Iterator[tuple[type, str]]:
+    """sam2's own SAM2AutomaticMaskGenerator and which torchvision it runs with ("real"). sam2's generator imports
+    torchvision; where it has none that works with this torch (a CPU-only machine), the tests and the device check
+    swap this function for one with a pure-torch stand-in (tests/support/torchvision_standin.py)."""
+    try:
+        import torchvision.ops.boxes  # noqa: F401
+        from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator
+    except Exception as exc:  # noqa: BLE001 - missing, or the CUDA wheel failing with CPU torch
+        from gear_seg_ros.errors import BackendUnavailableError
+
+        raise BackendUnavailableError(
+            f"the official sam2 generator needs torchvision, which does not import here ({type(exc).__name__}: "
+            f"{exc}); install the torchvision built for this torch (requirements/gpu.txt), or, in a checkout on a CPU "
+            "machine, run it on a pure-torch stand-in: PYTHONPATH=tests python -m support.torchvision_standin "
+            "gear_seg_ros.cli.main bench generators ...") from None
+    yield SAM2AutomaticMaskGenerator, "real"
 
 
 def _best_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -32,7 +53,6 @@ def run(image: np.ndarray, model_cfg: str, checkpoint: str | None, points_per_si
         runtime: str = "onnxruntime", postprocess: str = "auto") -> dict:
     import torch
 
-    from gear_seg_ros.bench.torchvision_standin import official_sam2
     from gear_seg_ros.config import OnnxSam2SegmenterConfig
     from gear_seg_ros.export.sam2_onnx import build_model, export_sam2
     from gear_seg_ros.segment.onnx_sam2 import OnnxSam2Segmenter
@@ -67,7 +87,7 @@ def run(image: np.ndarray, model_cfg: str, checkpoint: str | None, points_per_si
             t0 = time.perf_counter()
             result = ours.generate(image)
             ours_times.append(time.perf_counter() - t0)
-    with official_sam2() as (_predictor, generator_cls, stand_in):
+    with official_generator() as (generator_cls, torchvision):
         generator = generator_cls(model, points_per_side=points_per_side, points_per_batch=points_per_batch, **kw)
         if device == "cuda":
             with torch.inference_mode():
@@ -89,7 +109,7 @@ def run(image: np.ndarray, model_cfg: str, checkpoint: str | None, points_per_si
                  "median_s": float(np.median(ours_times)), "masks": len(result.masks),
                  "stages_s": {k: round(v, 3) for k, v in result.timings.items()}},
         "official": {"median_s": float(np.median(official_times)), "masks": len(official),
-                     "torchvision": "pure-torch stand-in (no CPU wheel)" if stand_in else "real"},
+                     "torchvision": torchvision},
         "official_masks_matched_iou_min": float(match.min()) if match.size else None,
         "official_masks_matched_iou_mean": float(match.mean()) if match.size else None,
     }

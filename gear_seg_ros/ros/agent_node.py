@@ -24,7 +24,7 @@ import signal
 import sys
 import time
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import rclpy
@@ -55,6 +55,9 @@ from gear_seg_ros.ros.pipeline import Pipeline, stamp_ns
 from gear_seg_ros.ros.qos import InputWatch, input_qos
 from gear_seg_ros.ros.worker import Request, Worker
 
+if TYPE_CHECKING:
+    from gear_seg_ros.ros.tracking import Tracking, TrackingStatus
+
 SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
 RESULT_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
 OUTPUTS = (("result", SegmentationResult), ("grasp_targets", SegmentationResult), ("target_mask", Image),
@@ -74,7 +77,7 @@ class GearSegAgentNode(LifecycleNode):
         self._params: node_params.NodeParams | None = None
         self._pipeline: Pipeline | None = None
         self._tracker: Any = None
-        self._tracking: Any = None
+        self._tracking: Tracking | None = None
         self._worker: Worker | None = None
         self._inputs: list = []
         self._servers: list = []
@@ -85,7 +88,9 @@ class GearSegAgentNode(LifecycleNode):
         self._watch = InputWatch(self)
         self._input_group = MutuallyExclusiveCallbackGroup()  # frames: cheap, in order
         self._request_group = ReentrantCallbackGroup()  # services / action wait for the worker in parallel
-        self.tracker_status: dict[str, Any] = {}  # filled by a tracker; shown in /diagnostics
+        self._tracker_status: TrackingStatus | None = None  # the last tracking's, once it closed (/diagnostics)
+        self._stuck_workers: list[Worker] = []  # workers that did not stop in time (a model call never returned)
+        self._orphaned: list[Any] = []  # publishers kept for them
         self._state_label = "unconfigured"
         self._load: dict[str, Any] = {"state": "not loaded", "message": "waiting for configure"}
         self._diagnostics = self.create_publisher(diagnostics.DiagnosticArray, "/diagnostics", 10)
@@ -184,7 +189,9 @@ class GearSegAgentNode(LifecycleNode):
         if self._tracker is not None:
             from gear_seg_ros.ros.tracking import Tracking
 
-            self._tracking = pipe.tracking = Tracking(self, self._tracker, pipe, RESULT_QOS, self._request_group)
+            self._tracking = Tracking(self, self._tracker, pipe, self._agent.config.geometry, RESULT_QOS,
+                                      self._request_group)
+            pipe.attach_tracking(self._tracking)
         idle = pipe.perceive_newest if p.policy == "continuous" else None
         self._worker = Worker(pipe.answer, idle)
         self._worker.start()
@@ -212,12 +219,11 @@ class GearSegAgentNode(LifecycleNode):
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._release()
-        close = getattr(getattr(self._agent, "_reasoner", None), "close", None)
-        if close is not None:  # an isolated reasoner's child process
-            close()
+        if self._agent is not None:  # an isolated reasoner's child process, the stages' HTTP clients
+            self._agent.close()
         pubs, self._outputs = self._outputs, {}
-        if any(w.is_alive() for w in getattr(self, "_stuck_workers", [])):
-            self._orphaned = [*getattr(self, "_orphaned", []), *pubs.values()]  # a stuck worker may still publish
+        if any(w.is_alive() for w in self._stuck_workers):
+            self._orphaned += pubs.values()  # a stuck worker may still publish
             pubs = {}
         for pub in pubs.values():
             self.destroy_lifecycle_publisher(pub)
@@ -237,10 +243,10 @@ class GearSegAgentNode(LifecycleNode):
             self.get_logger().error(
                 f"the worker is still busy at stage '{self._worker.current_stage}' after "
                 f"{5 + self._params.request_timeout_s:.0f} s; its publishers are kept until the node exits")
-            self._stuck_workers = [*getattr(self, "_stuck_workers", []), self._worker]
+            self._stuck_workers.append(self._worker)
         if self._tracking is not None:
             self._tracking.close()
-            self._tracking = None
+            self._tracker_status, self._tracking = self._tracking.status(), None
         for sub in self._inputs:
             self.destroy_subscription(sub)
         for srv in self._servers:
@@ -332,11 +338,11 @@ class GearSegAgentNode(LifecycleNode):
             if p.name == "enable":
                 if p.type_ != Parameter.Type.BOOL:
                     return SetParametersResult(successful=False, reason="enable must be a bool")
-                if self._pipeline is not None:
-                    self._pipeline.enabled = p.value
-                    if not p.value:
-                        self._pipeline.frames.clear()
-                        self._pipeline.last_perceived = None
+                pipe = self._pipeline
+                if pipe is not None and p.value:
+                    pipe.enable()
+                elif pipe is not None:
+                    pipe.disable()
         return SetParametersResult(successful=True)
 
     # ---- outputs (called from the worker thread) ---------------------------------------------------------------
@@ -383,21 +389,23 @@ class GearSegAgentNode(LifecycleNode):
             pub.publish(msg)
 
     def _publish_diagnostics(self) -> None:
-        pipe = self._pipeline
-        items = diagnostics.sections(self._state_label, self._load, pipe, self._agent, self.tracker_status,
-                                     pipe.params if pipe is not None else None, self._watch.snapshot())
+        pipe, agent, tracking = self._pipeline, self._agent, self._tracking  # deactivate / cleanup may clear them
+        items = diagnostics.sections(self._state_label, self._load, pipe.stats() if pipe is not None else None,
+                                     agent.cache_stats() if agent is not None else None,
+                                     tracking.status() if tracking is not None else self._tracker_status,
+                                     self._watch.snapshot())
         self._diagnostics.publish(diagnostics.diagnostic_array(self.get_clock().now().to_msg(),
                                                                self.get_name(), items))
 
     def _log_stats(self) -> None:
-        frames = self._pipeline.frames if self._pipeline else None
-        if frames is None or (frames.received, frames.skipped) == self._stats:
+        stats = self._pipeline.stats() if self._pipeline else None
+        if stats is None or (stats.frames_received, stats.frames_skipped) == self._stats:
             return
-        self._stats = (frames.received, frames.skipped)
-        extra = f", perceived {self._pipeline.perceived}"
+        self._stats = (stats.frames_received, stats.frames_skipped)
+        extra = f", perceived {stats.frames_perceived}"
         if self._params.policy == "continuous":
-            extra += f", dropped while busy {frames.skipped} (newest frame wins)"
-        self.get_logger().info(f"frames received {frames.received}{extra}")
+            extra += f", dropped while busy {stats.frames_skipped} (newest frame wins)"
+        self.get_logger().info(f"frames received {stats.frames_received}{extra}")
 
 
 def ros_params_args(args: list[str]) -> list[str]:

@@ -20,7 +20,7 @@ def depth_metres(msg: Any) -> np.ndarray:
         from gear_seg_ros.compressed_depth import decode_metres
 
         return decode_metres(msg.format, msg.data)
-    from gear_seg_ros.ros.conversions import depth_to_metres
+    from gear_seg_ros.raw_image import depth_to_metres
 
     return depth_to_metres(msg)
 

@@ -164,12 +164,17 @@ def _as_float(p: Any) -> Any:
     return p
 
 
-def _coerce_overrides(node: Any) -> None:
-    """-p / --params-file values sit in rclpy's override table (no public setter) until declared."""
+def _overrides(node: Any) -> dict[str, Any]:
+    """-p / --params-file values by name: rclpy keeps them in its Node's override table until they are declared
+    (undeclared ones stay there), with no public getter or setter. The one place this module reads it."""
     overrides = getattr(node, "_parameter_overrides", None)
-    if isinstance(overrides, dict):
-        for name in _float_keys() & set(overrides):
-            overrides[name] = _as_float(overrides[name])
+    return overrides if isinstance(overrides, dict) else {}
+
+
+def _coerce_overrides(node: Any) -> None:
+    overrides = _overrides(node)
+    for name in _float_keys() & set(overrides):
+        overrides[name] = _as_float(overrides[name])
 
 
 def _coerce_sets(node: Any) -> Any:
@@ -186,7 +191,7 @@ def check_unknown(node: Any) -> None:
     would run another reasoner than the file asks for."""
     import difflib
 
-    overrides = getattr(node, "_parameter_overrides", None) or {}  # rclpy keeps undeclared ones here
+    overrides = _overrides(node)  # undeclared ones stay there
     declared = sorted({*NODE_DEFAULTS, *AGENT_DEFAULTS})
     unknown = sorted(n for n in overrides if n not in declared and not n.startswith(ROS_OWN))
     if not unknown:

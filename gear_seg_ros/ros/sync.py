@@ -14,9 +14,22 @@ import collections
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 STREAMS = ("depth", "camera_info")
+
+
+@dataclass(frozen=True)
+class PairingStats:
+    """DepthPairer.stats(): the pairing counters at one moment (/diagnostics "depth pairing")."""
+
+    paired: int  # colour frames that got their depth image
+    images: int  # colour frames received
+    depth: int  # depth images received
+    camera_info: int  # camera_info messages received
+    tolerance_s: float  # sync_tolerance_s
+    wait_s: float  # how long an answer waits for its frame's depth (wait_bound_s)
 
 
 def _stamp_ns(msg: Any) -> int:
@@ -36,7 +49,7 @@ class DepthPairer:
     def __init__(self, tolerance_s: float, queue_size: int = 10) -> None:
         from message_filters import ApproximateTimeSynchronizer, Cache, SimpleFilter, TimeSynchronizer
 
-        self.tolerance_ns = round(tolerance_s * 1e9)
+        self.tolerance_s, self.tolerance_ns = tolerance_s, round(tolerance_s * 1e9)
         self.wait_s = wait_bound_s(tolerance_s)
         self._image, self._depth, self._info = SimpleFilter(), SimpleFilter(), SimpleFilter()
         # slop 0 would pair nothing (the synchronizer needs max - min < slop): exact stamps then
@@ -75,6 +88,11 @@ class DepthPairer:
                 frame.depth, frame.depth_dt_ns = depth, abs(_stamp_ns(depth) - frame.stamp_ns)
                 self.paired += 1
             self._changed.notify_all()
+
+    def stats(self) -> PairingStats:
+        with self._changed:
+            return PairingStats(self.paired, self.received["image"], self.received["depth"],
+                                self.received["camera_info"], self.tolerance_s, self.wait_s)
 
     # ---- answer side -----------------------------------------------------------------------------------------
     def camera_info_for(self, frame: Any) -> Any:

@@ -18,10 +18,12 @@ import numpy as np
 from gear_seg_msgs.msg import GraspTarget, SegmentationResult
 from std_srvs.srv import Trigger
 
+from gear_seg_ros import raw_image
 from gear_seg_ros.errors import GearSegError, InvalidImageError
-from gear_seg_ros.geometry.target import target_geometry
-from gear_seg_ros.ros import conversions, depth_input
+from gear_seg_ros.geometry.target import GeometryOptions, target_geometry
+from gear_seg_ros.ros import conversions
 from gear_seg_ros.ros.messages import grasp_target
+from gear_seg_ros.ros.pipeline import Pipeline, stamp_ns
 from gear_seg_ros.track import LOST, PREDICTED, TRACKED
 from gear_seg_ros.track.carry import carry_masks
 
@@ -36,20 +38,38 @@ class _Session:
     stats: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class TrackingStatus:
+    """Tracking.status(): what /diagnostics shows in its tracker section, as of the last tracker step."""
+
+    message: str  # "tracking N targets of '<instruction>'" | "not tracking"
+    backend: str
+    frames_received: int
+    frames_dropped: int  # replaced while the tracker was busy (the newest wins)
+    updates: int
+    live_targets: int
+    last_update_s: float
+
+
 class Tracking:
-    def __init__(self, node: Any, tracker: Any, pipeline: Any, qos: Any, callback_group: Any = None) -> None:
-        self.node, self.tracker, self.pipeline, self.log = node, tracker, pipeline, node.get_logger()
-        self.pub = node.create_publisher(SegmentationResult, "~/tracked_targets", qos)
-        self.srv = node.create_service(Trigger, "~/stop_tracking", self._on_stop, callback_group=callback_group)
+    """`node` publishes (create_publisher / create_service / publish_detections / get_logger); `pipeline` gives the
+    frames and their paired depth; `geometry` = the agent's config.geometry (3-D of the tracked targets)."""
+
+    def __init__(self, node: Any, tracker: Any, pipeline: Pipeline, geometry: GeometryOptions, qos: Any,
+                 callback_group: Any = None) -> None:
+        self._node, self._tracker, self._pipeline, self._log = node, tracker, pipeline, node.get_logger()
+        self._geometry = geometry
+        self._pub = node.create_publisher(SegmentationResult, "~/tracked_targets", qos)
+        self._srv = node.create_service(Trigger, "~/stop_tracking", self._on_stop, callback_group=callback_group)
         self._lock = threading.Lock()  # the tracker and the session
         self._cv = threading.Condition()
         self._pending: tuple[Any, bool] | None = None
         self._proposals: tuple[int, np.ndarray, list] | None = None
         self._session: _Session | None = None
         self._closing = False
-        self.received = self.dropped = self.updates = 0
+        self._received = self._dropped = self._updates = 0
+        self._last_status = self._status_now(0, 0.0)
         self._thread = threading.Thread(target=self._run, name="gear_seg_tracker", daemon=True)
-        self._status(0, 0.0)
         self._thread.start()
 
     @property
@@ -62,9 +82,9 @@ class Tracking:
         if self._session is None:
             return
         with self._cv:
-            self.received += 1
+            self._received += 1
             if self._pending is not None:
-                self.dropped += 1
+                self._dropped += 1
             self._pending = (frame, compressed)
             self._cv.notify()
 
@@ -75,23 +95,23 @@ class Tracking:
         if not (msg.success and r.targets):
             n = self.stop()
             if n:
-                self.log.info(f"tracking stopped: the new answer has no targets ({n} tracks ended)")
+                self._log.info(f"tracking stopped: the new answer has no targets ({n} tracks ended)")
             return
-        stamp = _stamp_ns(msg.header.stamp)
-        frame = self.pipeline.frames.find(stamp)
+        stamp = stamp_ns(msg.header.stamp)
+        frame = self._pipeline.frame_at(stamp)
         depth, info = self._depth(frame, image.shape[:2], wait=False)
         with self._lock:
             try:
-                states = self.tracker.start(image, [t.mask for t in r.targets], [t.id for t in r.targets], depth)
+                states = self._tracker.start(image, [t.mask for t in r.targets], [t.id for t in r.targets], depth)
             except GearSegError as exc:
-                self.log.warning(f"tracking not started: {exc}")
+                self._log.warning(f"tracking not started: {exc}")
                 self._session = None
                 return
             self._session = _Session(r.instruction, r.mode, stamp, {t.id: t for t in r.targets})
         with self._cv:
             self._pending, self._proposals = None, None
         self._publish(msg.header, states, depth, info, 0.0)
-        self._status(len(states), 0.0)
+        self._last_status = self._status_now(len(states), 0.0)
 
     def on_perception(self, stamp_ns: int, image: np.ndarray, perception: Any) -> None:
         """A frame was perceived (continuous policy or a request): its proposals re-associate the tracks."""
@@ -102,11 +122,11 @@ class Tracking:
 
     def stop(self) -> int:
         with self._lock:
-            n = self.tracker.stop() if self._session is not None else 0
+            n = self._tracker.stop() if self._session is not None else 0
             self._session = None
         with self._cv:
             self._pending, self._proposals = None, None
-        self._status(0, 0.0)
+        self._last_status = self._status_now(0, 0.0)
         return n
 
     def close(self) -> None:
@@ -115,8 +135,8 @@ class Tracking:
             self._closing = True
             self._cv.notify()
         self._thread.join(5.0)
-        self.node.destroy_service(self.srv)
-        self.node.destroy_publisher(self.pub)
+        self._node.destroy_service(self._srv)
+        self._node.destroy_publisher(self._pub)
 
     def _on_stop(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         n = self.stop()
@@ -139,9 +159,9 @@ class Tracking:
             except InvalidImageError:
                 pass  # the image callback already reported this input problem (once)
             except GearSegError as exc:
-                self.pipeline.warn_once(f"tracking: {exc}")
+                self._pipeline.warn_once(f"tracking: {exc}")
             except Exception as exc:  # noqa: BLE001 - the tracker thread must outlive any one frame
-                self.log.error(f"tracking failed on a frame: {type(exc).__name__}: {exc}")
+                self._log.error(f"tracking failed on a frame: {type(exc).__name__}: {exc}")
 
     def _step(self, frame: Any, compressed: bool, proposals: tuple | None) -> None:
         t0 = time.monotonic()
@@ -149,7 +169,7 @@ class Tracking:
         session = self._session
         if session is None or stamp <= session.start_ns:
             return
-        image = conversions.compressed_to_rgb(msg) if compressed else conversions.image_to_rgb(msg)
+        image = raw_image.compressed_to_rgb(msg) if compressed else raw_image.image_to_rgb(msg)
         depth, info = self._depth(frame, image.shape[:2])
         props = None
         if proposals is not None:
@@ -158,41 +178,39 @@ class Tracking:
         with self._lock:
             if self._session is not session:
                 return  # replaced or stopped meanwhile
-            states = self.tracker.update(image, depth, props)
-            if not self.tracker.active:
+            states = self._tracker.update(image, depth, props)
+            if not self._tracker.active:
                 self._session = None
-        self.updates += 1
+        self._updates += 1
         session.frames += 1
         seconds = time.monotonic() - t0
         self._publish(msg.header, states, depth, info, seconds, session)
-        self._status(sum(s.state != LOST for s in states), seconds)
+        self._last_status = self._status_now(sum(s.state != LOST for s in states), seconds)
         if self._session is None and states:
             reasons = "; ".join(f"track {s.track_id}: {s.reason}" for s in states if s.state == LOST)
-            self.log.info(f"tracking ended after {session.frames} frames: every target lost ({reasons})")
+            self._log.info(f"tracking ended after {session.frames} frames: every target lost ({reasons})")
 
-    def _status(self, live: int, seconds: float) -> None:
-        """What /diagnostics shows in its tracker section (diagnostics.py reads node.tracker_status)."""
+    def status(self) -> TrackingStatus:
+        """As of the last tracker step, answer or stop (what /diagnostics shows)."""
+        return self._last_status
+
+    def _status_now(self, live: int, seconds: float) -> TrackingStatus:
         session = self._session
-        self.node.tracker_status = {
-            "message": f"tracking {live} targets of {session.instruction!r}" if session else "not tracking",
-            "backend": self.tracker.name, "frames_received": self.received, "frames_dropped": self.dropped,
-            "updates": self.updates, "live_targets": live, "last_update_s": f"{seconds:.3f}"}
+        return TrackingStatus(
+            f"tracking {live} targets of {session.instruction!r}" if session else "not tracking", self._tracker.name,
+            self._received, self._dropped, self._updates, live, seconds)
 
     # ---- outputs -----------------------------------------------------------------------------------------------
     def _depth(self, frame: Any, hw: tuple[int, int], wait: bool = True) -> tuple[np.ndarray | None, Any]:
-        """Depth (metres) and camera_info paired with the frame at capture (sync.DepthPairer); (None, None) if
+        """Depth (metres) and camera_info paired with the frame at capture (Pipeline.paired_depth); (None, None) if
         none. A fresh frame's depth may still be on its way: wait up to sync_tolerance_s (+50 ms) for it."""
-        p = self.pipeline
-        if frame is None or p.pairer is None:
-            return None, None
-        if p.pairer.wait_for_pair(frame, timeout_s=p.params.sync_tolerance_s + 0.05 if wait else 0.0) is None:
+        if frame is None:
             return None, None
         try:
-            metres = depth_input.depth_in_colour(frame.depth, frame.camera_info, hw, p.params, p.depth_camera_info)
+            return self._pipeline.paired_depth(frame, hw, wait)
         except GearSegError as exc:
-            p.warn_once(f"tracking without depth: {exc}")
+            self._pipeline.warn_once(f"tracking without depth: {exc}")
             return None, None
-        return (metres, frame.camera_info) if metres.shape == hw else (None, None)
 
     def _publish(self, header: Any, states: list, depth: np.ndarray | None, info: Any, seconds: float,
                  session: _Session | None = None) -> None:
@@ -207,14 +225,14 @@ class Tracking:
         out.selected_ids = [int(i) for s in states for i in session.targets[s.source_id].mask_ids]
         union = np.zeros(states[0].mask.shape, bool) if states else np.zeros((0, 0), bool)
         for s in states:
-            out.targets.append(self._target(header, s, session, depth, info, self.pipeline.agent.config.geometry))
+            out.targets.append(self._target(header, s, session, depth, info, self._geometry))
             if s.state != LOST:
                 union |= s.mask
         out.union_mask = conversions.mask_to_image(union, header)
-        timings = {**{k: float(v) for k, v in self.tracker.last_timings.items()}, "node_track_s": float(seconds)}
+        timings = {**{k: float(v) for k, v in self._tracker.last_timings.items()}, "node_track_s": float(seconds)}
         out.stage_names, out.stage_seconds = list(timings), list(timings.values())
-        self.pub.publish(out)
-        self.node.publish_detections(out, tracked=True)
+        self._pub.publish(out)
+        self._node.publish_detections(out, tracked=True)
 
     @staticmethod
     def _target(header: Any, s: Any, session: _Session, depth: np.ndarray | None, info: Any,
@@ -226,7 +244,3 @@ class Tracking:
         t = grasp_target(header, s.source_id, answer.mask_ids, s.mask, s.box, answer.score, answer.description, shape)
         t.track_id, t.tracking_state, t.track_score = int(s.track_id), int(s.state), float(s.score)
         return t
-
-
-def _stamp_ns(stamp: Any) -> int:
-    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)

@@ -227,7 +227,7 @@ def stage_seconds(result: Any) -> dict[str, float]:
 
 
 def mask_of(image_msg: Any) -> np.ndarray:
-    from gear_seg_ros.ros.conversions import image_to_numpy
+    from gear_seg_ros.raw_image import image_to_numpy
 
     return image_to_numpy(image_msg) > 0
 

@@ -7,14 +7,8 @@ import pytest
 from ros_env import require_ros
 
 from gear_seg_ros.errors import InvalidImageError
-from gear_seg_ros.ros.conversions import (
-    compressed_to_rgb,
-    depth_to_metres,
-    image_to_numpy,
-    image_to_rgb,
-    mask_to_image,
-    numpy_to_image,
-)
+from gear_seg_ros.raw_image import compressed_to_rgb, depth_to_metres, image_to_numpy, image_to_rgb
+from gear_seg_ros.ros.conversions import mask_to_image, numpy_to_image
 
 
 def fake(arr, encoding, step=None, bigendian=False):

@@ -15,7 +15,7 @@ import pytest
 from gear_seg_ros.errors import InvalidImageError
 from gear_seg_ros.geometry.camera import check_depth_size
 from gear_seg_ros.geometry.target import target_geometry
-from gear_seg_ros.ros.conversions import depth_to_metres
+from gear_seg_ros.raw_image import depth_to_metres
 
 TOL_M = 0.02
 TWO_LAYERS = {"measuring_spoons": 0.025}

@@ -1,5 +1,6 @@
 """The default input QoS (best effort, sensor data) receives a streamed camera."""
 import time
+from pathlib import Path
 
 import pytest
 from node_client import running_node
@@ -61,7 +62,7 @@ def test_best_effort_subscription_against_a_reliable_publisher_matches(tmp_path,
 @pytest.mark.slow
 def test_best_effort_delivery_of_the_demo_bag_loses_nothing_over_the_loopback_profile(tmp_path, ros_environ):
     """The demo bag's 0.9-1.2 MB images through config/fastdds_loopback.xml to a best-effort subscriber in another
-    process (python -m gear_seg_ros.ros.bench_delivery): all arrive. With Fast DDS's default 512 KB shared-memory
+    process (scripts/bench_delivery.py): all arrive. With Fast DDS's default 512 KB shared-memory
     segment they went over UDP in fragments and about half were lost (docs/benchmarks.md)."""
     import re
     import subprocess
@@ -70,8 +71,9 @@ def test_best_effort_delivery_of_the_demo_bag_loses_nothing_over_the_loopback_pr
     bag = tmp_path / "arc_bag"
     subprocess.run([sys.executable, "-m", "gear_seg_ros.cli.main", "bag", "make", "--demo-arc2017", "--repeat", "10",
                     "--out", str(bag)], check=True, capture_output=True, env=ros_environ, timeout=120)
-    proc = subprocess.run([sys.executable, "-m", "gear_seg_ros.ros.bench_delivery", str(bag), "--qos", "best_effort",
-                           "--seconds", "5"], capture_output=True, text=True, env=ros_environ, timeout=180)
+    script = Path(__file__).resolve().parents[2] / "scripts" / "bench_delivery.py"
+    proc = subprocess.run([sys.executable, str(script), str(bag), "--qos", "best_effort", "--seconds", "5"],
+                          capture_output=True, text=True, env=ros_environ, timeout=180)
     assert proc.returncode == 0, proc.stderr[-2000:]
     counts = re.findall(r"(/camera/\w+): published (\d+), received (\d+)", proc.stdout)
     assert len(counts) == 3, proc.stdout

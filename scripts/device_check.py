@@ -1,10 +1,10 @@
-"""The first check on a lent GPU (scripts/device_check.sh): one run, one JSON + Markdown report.
+"""The first check on a lent GPU (scripts/device_check.sh runs it): one run, one JSON + Markdown report.
 
 1. The GPU (name, memory, torch / CUDA versions).
 2. The official SAM 2 automatic mask generator against ours (ONNX export of the same random SAM 2.1 weights, mask
    filtering in torch on the GPU), 32 x 32 points on a 1024 image, masks matched (generators_bench.run).
 3. Batched against one-by-one description with a tiny random DAM built from DAM's own classes (needs the `dam`
-   package and gear_seg_ros.bench.tiny_dam; reported as skipped, with the reason, when either is missing).
+   package and tests/support/tiny_dam.py; reported as skipped, with the reason, when either is missing).
 4. Peak GPU memory (torch's allocator) over the whole run.
 A section that fails is reported with its error; the others still run. `--smoke --device cpu`: tiny sizes, for CI.
 """
@@ -21,6 +21,8 @@ import traceback
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # support.*: tests/support/
 
 
 def _image(side: int) -> np.ndarray:
@@ -53,7 +55,11 @@ def gpu_info(device: str) -> dict:
 
 
 def generators(device: str, smoke: bool) -> dict:
+    from support.torchvision_standin import use_in_generators_bench
+
     from gear_seg_ros.bench import generators_bench
+
+    use_in_generators_bench()  # the official generator on a pure-torch torchvision where the real one does not import
 
     providers = ("CPUExecutionProvider",)
     if device == "cuda":
@@ -70,8 +76,7 @@ def generators(device: str, smoke: bool) -> dict:
 def dam_batched(device: str, smoke: bool) -> dict:
     try:
         import dam  # noqa: F401
-
-        from gear_seg_ros.bench.tiny_dam import build_tiny_dam
+        from support.tiny_dam import build_tiny_dam
     except Exception as e:  # noqa: BLE001
         return {"skipped": f"tiny DAM unavailable ({type(e).__name__}: {e})"}
     from gear_seg_ros.config import DamDescriberConfig
@@ -87,7 +92,7 @@ def dam_batched(device: str, smoke: bool) -> dict:
         m[y:y + h // 3, x:x + w // 3] = True
         masks.append(MaskProposal(mask=m, area=int(m.sum()), box=(x, y, x + w // 3, y + h // 3)))
     try:  # DAM puts its tensors on CUDA; on the CPU (smoke runs) redirect those few places
-        from gear_seg_ros.bench.dam_on_cpu import cpu_patches
+        from support.dam_on_cpu import cpu_patches
     except ImportError:
         cpu_patches = contextlib.ExitStack
     out = {"masks": len(masks), "runs": {}}

@@ -6,7 +6,8 @@ help), and `DescribeAnythingModel.get_description_from_prompt_iterator` moves th
 `cpu_patches()` points those three at the CPU when torch has no CUDA; DAM's models, preprocessing, prompting and
 generation run unchanged (in DAM's float16). On a CUDA machine it changes nothing. Never used by the agent's backends.
 
-`python -m gear_seg_ros.bench.dam_on_cpu SCRIPT [ARGS...]` runs a DAM script (its `dam_server.py`) under the patches.
+`python -m support.dam_on_cpu SCRIPT [ARGS...]` (tests/ on PYTHONPATH) runs a DAM script (its `dam_server.py`)
+under the patches.
 """
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def cpu_patches() -> contextlib.ExitStack:
 
 def main(argv: list[str]) -> None:
     if not argv:
-        raise SystemExit("usage: python -m gear_seg_ros.bench.dam_on_cpu SCRIPT [ARGS...]")
+        raise SystemExit("usage: python -m support.dam_on_cpu SCRIPT [ARGS...]")
     cpu_patches()
     sys.argv = list(argv)
     runpy.run_path(argv[0], run_name="__main__")

@@ -1,6 +1,6 @@
 """How many of a bag's messages a subscriber gets over DDS, per topic, for a reliability setting.
 
-  python -m gear_seg_ros.ros.bench_delivery BAG [--qos best_effort|reliable] [--seconds 10]
+  python scripts/bench_delivery.py BAG [--qos best_effort|reliable] [--seconds 10]
 
 Plays BAG in a loop (gear_seg_ros.bag.play, the bag's recorded QoS: reliable) to a plain rclpy subscriber in
 another participant of this process and prints published vs received per topic. Use the same Fast DDS profile as the
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     from gear_seg_ros.bag.play import play_bag
 
     # The subscriber in its own process: participants of one process would talk intra-process, not over the transport.
-    child = subprocess.Popen([sys.executable, "-m", "gear_seg_ros.ros.bench_delivery", args.bag, "--qos", args.qos,
+    child = subprocess.Popen([sys.executable, __file__, args.bag, "--qos", args.qos,
                               "--depth", str(args.depth), "--seconds", str(args.seconds), "--subscriber"],
                              stdout=subprocess.PIPE, text=True)
     t0 = [0.0]

@@ -1,6 +1,6 @@
 """What the ROS shell adds on top of the agent for one 1280x720 frame.
 
-  python -m gear_seg_ros.ros.bench_overhead [--runs 50] [--targets 3]
+  python scripts/bench_overhead.py [--runs 50] [--targets 3]
 
 Measures (median / p90 over --runs): Image msg -> numpy (rgb8, bgr8), SegmentationResult building (union + one
 mono8 mask per target), publish() calls, and publish -> callback latency to a subscriber in this process and in
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 H, W = 720, 1280
-PROFILE = Path(__file__).resolve().parents[2] / "config" / "fastdds_loopback.xml"
+PROFILE = Path(__file__).resolve().parents[1] / "config" / "fastdds_loopback.xml"
 
 
 def _env() -> None:
@@ -116,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from std_msgs.msg import Header
 
-    from gear_seg_ros.ros.conversions import image_to_rgb, numpy_to_image
+    from gear_seg_ros.raw_image import image_to_rgb
+    from gear_seg_ros.ros.conversions import numpy_to_image
     from gear_seg_ros.ros.messages import result_msg
 
     runs, rows = args.runs, []
@@ -155,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
 
     env = dict(os.environ)
     env.pop("_ROS_WHEELS_BOOTSTRAP_COMPLETE", None)
-    child = subprocess.Popen([sys.executable, "-m", "gear_seg_ros.ros.bench_overhead", "--listen", str(runs)],
+    child = subprocess.Popen([sys.executable, __file__, "--listen", str(runs)],
                              env=env, stdout=subprocess.PIPE, text=True)
     _wait(lambda: pub.get_subscription_count() > 0, 30)
     time.sleep(1.0)

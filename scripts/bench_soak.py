@@ -1,6 +1,6 @@
 """Soak benchmark: a camera at 30 Hz into gear_seg_agent (continuous policy) with a service call every few seconds.
 
-  python -m gear_seg_ros.ros.bench_soak --minutes 10 [--config config/cpu.yaml] [--rate 30] [--call-every 3]
+  python scripts/bench_soak.py --minutes 10 [--config config/cpu.yaml] [--rate 30] [--call-every 3]
                                         [--json out.json]
 
 Starts the node in its own process (loopback-only Fast DDS, its own domain id), streams 640x480 rgb8 frames (real
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 PROFILE = REPO / "config" / "fastdds_loopback.xml"
 INSTRUCTIONS = [("the green box", "referring"), ("something to drink from", "reasoning"),
                 ("the white thing", "referring"), ("the largest object", "referring")]

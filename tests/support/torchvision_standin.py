@@ -1,11 +1,17 @@
-"""Lets the official sam2 generator run on a CPU machine, for the comparison test and the benchmark only.
+"""Lets the official sam2 generator run on a CPU machine, for the comparison tests and the device check only.
 
 sam2's automatic mask generator imports torchvision, which has no CPU build for this torch. `official_sam2()` imports
-the real torchvision when it works (GPU machines) and otherwise a small pure-torch stand-in, and says which it used.
+the real torchvision when it works (GPU machines) and otherwise a small pure-torch stand-in, and says which it used;
+the stand-in is in sys.modules only inside it (transformers, imported by other stages, probes torchvision too).
+
+`gear-seg bench generators` / `bench report` (gear_seg_ros/bench/generators_bench.py) need a working torchvision;
+`python -m support.torchvision_standin MODULE [ARGS...]` (tests/ on PYTHONPATH) runs MODULE as `python -m` would,
+with generators_bench.official_generator swapped for `official_generator` below (stand-in where needed).
 """
 from __future__ import annotations
 
 import contextlib
+import runpy
 import sys
 import types
 
@@ -104,3 +110,29 @@ def official_sam2():
                 sys.modules.pop(name, None)
             else:
                 sys.modules[name] = module
+
+
+@contextlib.contextmanager
+def official_generator():
+    """generators_bench.official_generator, with the stand-in where the real torchvision does not import."""
+    with official_sam2() as (_predictor, generator, stand_in):
+        yield generator, "pure-torch stand-in (no CPU wheel)" if stand_in else "real"
+
+
+def use_in_generators_bench() -> None:
+    """From now on, in this process, the generators benchmark's official generator may run on the stand-in."""
+    from gear_seg_ros.bench import generators_bench
+
+    generators_bench.official_generator = official_generator
+
+
+def main(argv: list[str]) -> None:
+    if not argv:
+        raise SystemExit("usage: python -m support.torchvision_standin MODULE [ARGS...]")
+    use_in_generators_bench()
+    sys.argv = list(argv)
+    runpy.run_module(argv[0], run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
