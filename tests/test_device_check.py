@@ -40,3 +40,5 @@ def test_device_check_smoke_on_cpu(tmp_path):
         assert "skipped" in report["dam"], report["dam"]
     md = (tmp_path / "report" / "gpu-report.md").read_text()
     assert "Official masks matched by ours" in md
+    # the robot rehearsal's end-to-end call is the GPU's: the CPU smoke says it skipped it, and why
+    assert "rehearsal skipped (--device cpu" in (tmp_path / "report" / "rehearsal-skipped.txt").read_text()

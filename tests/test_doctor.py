@@ -128,3 +128,24 @@ def test_llama_system_info_parsing_and_the_amx_hook():
     expected = next((f for f in fields if "amx" in f or "repack" in f or "extra_buft" in f), None)
     setting = amx_repack_setting(LlamaCppReasonerConfig())
     assert (setting[0].rsplit(".", 1)[1] if setting else None) == expected
+
+
+def test_a_folder_is_another_models_only_by_its_name_or_all_its_files(tmp_path):
+    """A DAM-layout folder under another name (a fine-tuned or stand-in model) is not reported as DAM-3B with files
+    missing; named DAM-3B, or holding all of DAM-3B's files, it is checked as DAM-3B."""
+    from gear_seg_ros.doctor.models import find_entry, load_manifest
+
+    manifest = load_manifest()
+    dam = next(e for e in manifest if e["name"] == "DAM-3B")
+    other = tmp_path / "DAM-3B-finetuned"
+    (other / "llm").mkdir(parents=True)
+    for name in ("config.json", "llm/config.json"):
+        (other / name).write_text("{}")
+    assert find_entry(manifest, "describer.dam.model_path", other) is None
+    named = tmp_path / "DAM-3B"
+    named.mkdir()
+    assert find_entry(manifest, "describer.dam.model_path", named) is dam
+    for f in dam["files"]:
+        (other / f["file"]).parent.mkdir(parents=True, exist_ok=True)
+        (other / f["file"]).write_text("x")
+    assert find_entry(manifest, "describer.dam.model_path", other) is dam

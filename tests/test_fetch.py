@@ -116,3 +116,104 @@ def test_the_script_runs_standalone_and_checks_the_hash(server, tmp_path):
     proc = subprocess.run([*run, "bad"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert proc.returncode == 1 and "sha256 mismatch" in proc.stderr
     assert not (tmp_path / "w" / "bad.bin").exists() and not list((tmp_path / "w").glob("*.part"))
+
+
+SMALL = b'{"architectures": ["LlavaLlamaModel"]}\n'
+
+
+class HubHandler(BaseHTTPRequestHandler):
+    """Answers like huggingface.co's resolve URLs: HEAD carries X-Repo-Commit, and for the LFS file (/big.bin) its
+    sha256 as X-Linked-Etag (with a redirect, as the hub sends), for the file kept in git (/config.json) its blob sha1
+    as ETag. `lie` publishes a wrong sha256 for the LFS file."""
+
+    lie = False
+
+    def log_message(self, *args):
+        pass
+
+    def _headers(self):
+        if self.path.endswith("big.bin"):
+            sha = "f" * 64 if type(self).lie else hashlib.sha256(PAYLOAD).hexdigest()
+            self.send_response(302)
+            self.send_header("X-Repo-Commit", "0" * 40)
+            self.send_header("X-Linked-Etag", f'"{sha}"')
+            self.send_header("Location", self.path + "?cdn=1")
+        else:
+            blob = hashlib.sha1(f"blob {len(SMALL)}\0".encode() + SMALL).hexdigest()
+            self.send_response(200)
+            self.send_header("X-Repo-Commit", "0" * 40)
+            self.send_header("ETag", f'"{blob}"')
+            self.send_header("Content-Length", str(len(SMALL)))
+
+    def do_HEAD(self):
+        self._headers()
+        self.end_headers()
+
+    def do_GET(self):
+        body = PAYLOAD if "big.bin" in self.path else SMALL
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def hub():
+    HubHandler.lie = False
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), HubHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_files_without_a_manifest_hash_are_checked_against_the_hash_the_hub_publishes(fetch, hub, tmp_path, capsys):
+    """No sha256 in the manifest, no --trust-on-first-use: the LFS file is checked against X-Linked-Etag, the small
+    file against its git blob sha1 (ETag); a host that publishes a different hash gets the download refused."""
+    big = {"file": "big.bin", "url": f"{hub}/big.bin", "sha256": None, "dest": Path("m/big.bin")}
+    small = {"file": "config.json", "url": f"{hub}/config.json", "sha256": None, "dest": Path("m/config.json")}
+    assert fetch.fetch_file(big, tmp_path, False, timeout=5, retries=0)
+    assert fetch.fetch_file(small, tmp_path, False, timeout=5, retries=0)
+    out = capsys.readouterr().out
+    assert out.count("as published by the host") == 2 and "sha256 as published" in out and "git-sha1 as" in out
+    assert (tmp_path / "m" / "big.bin").read_bytes() == PAYLOAD
+    assert (tmp_path / "m" / "config.json").read_bytes() == SMALL
+    (tmp_path / "m" / "big.bin").unlink()
+    HubHandler.lie = True
+    assert not fetch.fetch_file(big, tmp_path, True, timeout=5, retries=0)  # trusting does not override a mismatch
+    assert "sha256 mismatch for big.bin: the host publishes ffff" in capsys.readouterr().err
+    assert not list((tmp_path / "m").glob("big.bin*"))
+
+
+def test_every_model_is_tried_and_reported_and_the_suggested_command_works(server, hub, tmp_path):
+    """`fetch.py a b c`: the first model cannot be verified (no hash anywhere) and fails; the other two are still
+    fetched, and the summary names each result. The command its error suggests (the same one the agent's and the
+    doctor's messages give) then fetches it."""
+    Handler.cut_first = False
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text(yaml.safe_dump({"models": [
+        {"name": "plain", "file": "plain.bin", "url": server, "sha256": None},
+        {"name": "hub", "files": [{"file": "config.json", "url": f"{hub}/config.json", "sha256": None},
+                                  {"file": "big.bin", "url": f"{hub}/big.bin", "sha256": None}]},
+        {"name": "known", "file": "known.bin", "url": server, "sha256": hashlib.sha256(PAYLOAD).hexdigest()}]}))
+    run = [sys.executable, "-I", str(REPO / "models" / "fetch.py"), "--manifest", str(manifest),
+           "--dest", str(tmp_path / "w"), "--timeout", "5", "--retries", "0"]
+    proc = subprocess.run([*run, "plain", "hub", "known"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 1
+    summary = proc.stdout.split("summary:")[1]
+    assert "plain: FAILED 1 of 1 (plain.bin)" in summary and "hub: ok (2 files)" in summary
+    assert "known: ok (1 file)" in summary
+    assert (tmp_path / "w" / "hub" / "big.bin").read_bytes() == PAYLOAD
+    assert (tmp_path / "w" / "known.bin").read_bytes() == PAYLOAD
+    suggested = "python models/fetch.py plain --trust-on-first-use"
+    assert f"re-run as `{suggested}`" in proc.stderr
+    sys.path.insert(0, str(REPO))
+    try:
+        from gear_seg_ros.models import fetch_command
+    finally:
+        sys.path.remove(str(REPO))
+    assert fetch_command("plain", manifest=manifest) == suggested
+    proc = subprocess.run([*run, *suggested.split()[2:]], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "recorded on first use" in proc.stdout and (tmp_path / "w" / "plain.bin").read_bytes() == PAYLOAD

@@ -34,7 +34,7 @@ def test_lock_differences_are_reported():
 
 def test_dam_critical_pins():
     """DAM's pyproject (numpy<2, pydantic<=2.10.6) and code (transformers 4: no_init_weights) in every lock."""
-    for name in ("cpu.txt", "gpu.txt", "jetson.txt"):
+    for name in ("cpu.txt", "gpu.txt", "jetson.txt", "jetson-jp6.txt"):
         lock = locks.read_lock(REQ / name)
         assert lock["numpy"].version.startswith("1.26."), name
         assert lock["transformers"].version.startswith("4."), name
@@ -124,13 +124,24 @@ def test_llama_cpp_dependencies_are_in_gpu_lock():
     assert names and names - set(gpu) == set()
 
 
+def test_jetson_lock_is_the_gpu_lock_on_the_same_python():
+    """JetPack 7.2 puts the Jetson on the x86 image's Python (3.12) and CUDA major (13): every Jetson pin is the GPU
+    lock's, and what the base image brings (torch, TensorRT) or only x86 needs stays out."""
+    gpu, jetson = locks.read_lock(REQ / "gpu.txt"), locks.read_lock(REQ / "jetson.txt")
+    assert {n: p.version for n, p in jetson.items() if gpu.get(n) is None or gpu[n].version != p.version} == {}
+    assert not {n for n in jetson if locks.ACCELERATOR.match(n)}, "torch / TensorRT / CUDA wheels come from BASE"
+
+
 @pytest.mark.slow
-def test_jetson_lock_resolves_for_jetpack6(resolver_pip, tmp_path):
-    """cp310 manylinux aarch64 (JetPack 6 / L4T r36, Ubuntu 22.04); torch is the base image's (a placeholder)."""
-    jetson = locks.read_lock(REQ / "jetson.txt")
+@pytest.mark.parametrize("lock, python, torch", [("jetson.txt", "3.12", "2.12.0+jetpack7"),
+                                                 ("jetson-jp6.txt", "3.10", "2.5.0+jetpack6")])
+def test_jetson_locks_resolve_for_their_jetpack(resolver_pip, tmp_path, lock, python, torch):
+    """cp312 manylinux aarch64 (JetPack 7.2 / Jetson Linux r39, Ubuntu 24.04) and cp310 (JetPack 6 / L4T r36, Ubuntu
+    22.04); torch is the base image's (a placeholder version)."""
+    jetson = locks.read_lock(REQ / lock)
     assert "torch" not in jetson
-    res = locks.resolve(jetson, resolver_pip, tmp_path, python_version="3.10", machine="aarch64",
-                        provided={"torch": "2.5.0+jetpack6"})
+    res = locks.resolve(jetson, resolver_pip, tmp_path, python_version=python, machine="aarch64",
+                        provided={"torch": torch})
     assert res.problems == []
     assert res.wheel_downloads == []
 

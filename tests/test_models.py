@@ -41,3 +41,22 @@ def test_manifest_lists_the_deployment_models():
 def test_fetch_refuses_unknown_names():
     proc = subprocess.run([sys.executable, str(REPO / "models" / "fetch.py"), "nope"], capture_output=True, text=True)
     assert proc.returncode == 2 and "unknown model" in proc.stderr
+
+
+def test_every_message_suggests_the_same_fetch_command(tmp_path):
+    """The agent's missing-model error, the doctor's fix and fetch.py's own advice name one command per model:
+    with --trust-on-first-use exactly when the manifest lacks a sha256 for one of its files."""
+    from gear_seg_ros.doctor.models import fetch_command as doctor_command
+    from gear_seg_ros.doctor.models import load_manifest
+    from gear_seg_ros.models import fetch_command
+
+    manifest = {m["name"]: m for m in load_manifest()}
+    for name, entry in manifest.items():
+        if "url" not in entry and "files" not in entry:
+            continue
+        lacks = any(f.get("sha256") is None for f in entry.get("files") or [entry])
+        want = f"python models/fetch.py {name}" + (" --trust-on-first-use" if lacks else "")
+        assert fetch_command(name) == doctor_command(entry, name) == want
+        with pytest.raises(ModelNotFoundError) as err:
+            resolve_model_path("weights/absent", str(tmp_path), fetch_name=name)
+        assert f"fetch it with: {want} (see" in str(err.value)

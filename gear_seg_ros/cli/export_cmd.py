@@ -7,6 +7,7 @@ import time
 
 from gear_seg_ros.cli.common import positive_int
 from gear_seg_ros.errors import GearSegError
+from gear_seg_ros.models import fetch_command
 
 DEFAULT_OUT = "models/weights/sam2_onnx"
 DAM_DEFAULT_OUT = "models/weights/dam_vision_onnx"
@@ -18,8 +19,8 @@ def register(sub) -> None:
 
     s = esub.add_parser("sam2", help="SAM 2 / 2.1 checkpoint -> image_encoder.onnx + mask_decoder.onnx + metadata.json")
     src = s.add_mutually_exclusive_group(required=True)
-    src.add_argument("--checkpoint", metavar="PATH", help="SAM 2 .pt checkpoint (python models/fetch.py "
-                                                          "sam2.1_hiera_large)")
+    src.add_argument("--checkpoint", metavar="PATH",
+                     help=f"SAM 2 .pt checkpoint ({fetch_command('sam2.1_hiera_large')})")
     src.add_argument("--random-weights", action="store_true", help="random weights (tests / pipeline checks only)")
     s.add_argument("--model-cfg", default="configs/sam2.1/sam2.1_hiera_l.yaml",
                    help="sam2 config matching the checkpoint (default: %(default)s)")
@@ -31,7 +32,7 @@ def register(sub) -> None:
     d = esub.add_parser("dam-vision", help="DAM-3B's vision encoder (vision tower + context provider + projector) "
                                            "-> dam_vision.onnx + metadata.json (needs DAM on a CUDA machine)")
     d.add_argument("--model-path", default="models/weights/DAM-3B", metavar="DIR",
-                   help="DAM-3B weights folder (python models/fetch.py DAM-3B; default: %(default)s)")
+                   help=f"DAM-3B weights folder ({fetch_command('DAM-3B')}; default: %(default)s)")
     d.add_argument("--out", default=DAM_DEFAULT_OUT, metavar="DIR", help="output folder (default: %(default)s)")
     d.add_argument("--opset", type=int, default=17, help="ONNX opset (default: %(default)s)")
     d.add_argument("--no-verify", dest="verify", action="store_false",

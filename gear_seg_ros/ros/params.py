@@ -37,8 +37,10 @@ class NodeParams(BaseModel):
     policy: Literal[POLICIES] = Field(
         "on_request", description="on_request: perceive the newest frame when an instruction arrives; continuous: "
                                   "perceive whenever idle")
-    default_mode: Literal[MODES] = Field(
-        "reasoning", description="selection mode for requests that leave it empty (reasoning | referring)")
+    default_mode: Literal[("auto", *MODES)] = Field(
+        "auto", description="selection mode for requests that leave it empty: auto (a noun phrase naming the target "
+                            "is referring, a sentence or a purpose is reasoning; as gear-seg segment) | reasoning | "
+                            "referring")
     image_qos: Literal[QOS_RELIABILITY] = Field(
         "auto", description="QoS of the image/depth/camera_info subscriptions: auto (match the publishers' "
                             "reliability and durability at activation, as ros2 bag does; best_effort when none is "

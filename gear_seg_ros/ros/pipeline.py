@@ -13,6 +13,7 @@ from typing import Any
 from gear_seg_ros.errors import GearSegError, InvalidImageError, UnknownFrameError
 from gear_seg_ros.geometry.camera import check_depth_size
 from gear_seg_ros.geometry.target import FrameGeometry, target_geometry
+from gear_seg_ros.reason.count import resolve_mode
 from gear_seg_ros.ros import conversions, depth_input
 from gear_seg_ros.ros.messages import descriptions_msg, empty_result, result_msg
 from gear_seg_ros.ros.params import NodeParams
@@ -105,7 +106,8 @@ class Pipeline:
 
     def answer(self, req: Request) -> Any:
         t0 = time.monotonic()
-        mode = req.mode or self.params.default_mode
+        mode = resolve_mode(req.instruction if isinstance(req.instruction, str) else "",
+                            req.mode or self.params.default_mode)
         header = None
         try:
             if not self.enabled:

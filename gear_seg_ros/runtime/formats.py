@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from gear_seg_ros.errors import GearSegError, ModelNotFoundError
+from gear_seg_ros.models import fetch_command
 
 METADATA_FILE = "metadata.json"  # every export folder: kind, version, tensor names, sha256 per part
 
@@ -34,7 +35,7 @@ DAM_VISION_OUTPUT = "image_features"
 DAM_VISION_CHANNELS = 8
 
 SAM2_EXPORT_HINT = ("`gear-seg export sam2 --checkpoint models/weights/sam2.1_hiera_large.pt --out {dir}` "
-                    "(fetch the checkpoint with: python models/fetch.py sam2.1_hiera_large)")
+                    "(fetch the checkpoint with: " + fetch_command("sam2.1_hiera_large") + ")")
 
 
 def export_kind(meta: dict) -> str:

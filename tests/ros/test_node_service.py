@@ -74,14 +74,14 @@ def test_instruction_topic_publishes_a_result(served):
     _node, client, _arc = served
     assert client.call("the green box", "referring").success  # frame 100 perceived (cached) before the topic
     client.received["result"].clear()
-    client.instruction_pub.publish(client.String(data="the green box"))
+    client.instruction_pub.publish(client.String(data="the green soap box"))
 
-    def from_topic():  # ~/result also carries late answers to the service calls above (mode "referring")
-        return [r for r in client.received["result"] if r.mode == "reasoning"]  # the default_mode
+    def from_topic():  # ~/result also carries late answers to the service calls above
+        return [r for r in client.received["result"] if r.instruction == "the green soap box"]
 
     client.wait_until(from_topic, 120, "~/result after an instruction message")
     result = from_topic()[-1]
-    assert result.instruction == "the green box"
+    assert result.mode == "referring"  # default_mode auto: a noun phrase is a referring request
     assert result.from_cache  # the frame was perceived by the service call above
     assert stage_seconds(result)["segment_s"] == 0.0
 
