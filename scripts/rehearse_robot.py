@@ -64,7 +64,7 @@ IMPORTS = {
     "gear_seg_ros.segment.onnx_sam2": "segmenter.backend onnx_sam2",
     "gear_seg_ros.runtime.trt_session": "runtime: tensorrt",
     "gear_seg_ros.describe.dam": "describer.backend dam",
-    "gear_seg_ros.describe.dam_vision_runtime": "describer.dam.vision_encoder",
+    "gear_seg_ros.describe.dam_vision_runtime": "describer.dam.vision.model_dir",
     "gear_seg_ros.describe.dam_server": "describer.backend dam_server",
     "gear_seg_ros.reason.llama_cpp": "reasoner.backend llama_cpp",
     "gear_seg_ros.ros.agent_node": "gear_seg_agent",
@@ -333,11 +333,11 @@ def rehearsal_config(name: str, d: Path, device: str, dam_server_url: str) -> tu
     if desc == "dam":
         put("describer.dam.model_path", str(w / "standin-DAM-tiny-random"), "stand-in weights (tiny random DAM)")
         put("describer.dam.max_new_tokens", 16, "random weights write gibberish: 16 tokens show the path")
-        if params["describer"]["dam"].get("vision_encoder"):
-            put("describer.dam.vision_encoder", str(w / "dam_vision_onnx"), "stand-in export (tiny DAM)")
+        if params["describer"]["dam"].get("vision", {}).get("model_dir"):
+            put("describer.dam.vision.model_dir", str(w / "dam_vision_onnx"), "stand-in export (tiny DAM)")
             if device == "cpu":
-                put("describer.dam.vision_runtime", "onnxruntime", "no TensorRT engines without a GPU")
-                put("describer.dam.vision_providers", ["CPUExecutionProvider"], "ONNX Runtime's CPU provider")
+                put("describer.dam.vision.runtime", "onnxruntime", "no TensorRT engines without a GPU")
+                put("describer.dam.vision.providers", ["CPUExecutionProvider"], "ONNX Runtime's CPU provider")
     else:
         put("describer.dam_server.base_url", dam_server_url, "the vendored dam_server.py serving the tiny DAM here")
     put("reasoner.llama_cpp.model_path", str(w / "SmolLM2-135M-Instruct.Q4_1.gguf"),

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import skimage.data
 
-from gear_seg_ros.config import AttributesDescriberConfig
 from gear_seg_ros.describe.attributes import AttributeDescriber, colour_names, rgb_to_lab
+from gear_seg_ros.describe.settings import AttributesDescriberConfig
 from gear_seg_ros.types import MaskProposal
 
 

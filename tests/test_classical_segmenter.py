@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from helpers import arc2017_instance
 
-from gear_seg_ros.config import ClassicalSegmenterConfig
 from gear_seg_ros.segment.classical import ClassicalSegmenter
+from gear_seg_ros.segment.settings import ClassicalSegmenterConfig
 
 
 @pytest.fixture(scope="module")

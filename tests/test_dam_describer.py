@@ -13,7 +13,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from gear_seg_ros.config import DamDescriberConfig
+from gear_seg_ros.describe.settings import DamDescriberConfig
 from gear_seg_ros.types import MaskProposal
 
 STOP = "</s>"

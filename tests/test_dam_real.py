@@ -15,7 +15,7 @@ torch = pytest.importorskip("torch")
 
 from dam_support import arc_masks
 
-from gear_seg_ros.config import DamDescriberConfig
+from gear_seg_ros.describe.settings import DamDescriberConfig
 
 pytestmark = [pytest.mark.slow,  # the tiny DAM built once for the module, then generations on 2 cores
               pytest.mark.usefixtures("real_dam")]  # DAM importable for this module only
@@ -142,6 +142,7 @@ def test_vision_export_and_swap(tiny_dam_dir, arc2017, tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
     from gear_seg_ros.cli.main import main
     from gear_seg_ros.describe.dam_vision_runtime import ExportedVisionEncoder
+    from gear_seg_ros.runtime.settings import ExportRuntimeSettings
 
     runs, encode = [], ExportedVisionEncoder.encode
     monkeypatch.setattr(ExportedVisionEncoder, "encode", lambda self, images: runs.append(len(images)) or
@@ -155,8 +156,8 @@ def test_vision_export_and_swap(tiny_dam_dir, arc2017, tmp_path, monkeypatch):
     image, masks = arc_masks(arc2017)
     masks = [masks[0], masks[2], masks[3]]  # masks[1]'s focal crop is the whole photo: DAM encodes it without context
     plain = describer(tiny_dam_dir, batch_size=3)
-    swapped = describer(tiny_dam_dir, batch_size=3, vision_encoder=str(out), vision_runtime="onnxruntime",
-                        vision_providers=["CPUExecutionProvider"])
+    swapped = describer(tiny_dam_dir, batch_size=3, vision=ExportRuntimeSettings(
+        model_dir=str(out), runtime="onnxruntime", providers=["CPUExecutionProvider"]))
     tensors = focal_tensors(plain.model, image, masks)
     assert bool((tensors[:, :4] != tensors[:, 4:]).flatten(1).any(1).all())
     with torch.inference_mode():

@@ -20,7 +20,7 @@ httpx = pytest.importorskip("httpx")
 
 from dam_support import arc_masks
 
-from gear_seg_ros.config import DamDescriberConfig, DamServerDescriberConfig
+from gear_seg_ros.describe.settings import DamDescriberConfig, DamServerDescriberConfig
 from gear_seg_ros.errors import GearSegError
 from gear_seg_ros.types import MaskProposal
 

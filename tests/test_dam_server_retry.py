@@ -14,8 +14,8 @@ import pytest
 
 pytest.importorskip("httpx")
 
-from gear_seg_ros.config import DamServerDescriberConfig
 from gear_seg_ros.describe.dam_server import DamServerDescriber, DamServerError
+from gear_seg_ros.describe.settings import DamServerDescriberConfig
 from gear_seg_ros.types import MaskProposal
 
 

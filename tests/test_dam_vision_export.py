@@ -1,4 +1,4 @@
-"""DAM's vision encoder exported to ONNX and swapped in at run time (describer.dam.vision_encoder): UNIT tests.
+"""DAM's vision encoder exported to ONNX and swapped in at run time (describer.dam.vision.model_dir): UNIT tests.
 
 These use a STAND-IN model and are NOT the verification against DAM: tests/test_dam_real.py runs the same export and
 swap through NVlabs/describe-anything's real code (installed from ../shared/vendor, a tiny random DAM). The model here
@@ -154,9 +154,10 @@ def test_exported_encoder_replaces_dams_and_falls_back_for_plain_images(exported
 
 
 def test_dam_describer_uses_the_configured_export(exported, monkeypatch):
-    """DamDescriber with vision_encoder set: DAM itself is a stand-in module (see the module docstring)."""
-    from gear_seg_ros.config import DamDescriberConfig
+    """DamDescriber with vision.model_dir set: DAM itself is a stand-in module (see the module docstring)."""
     from gear_seg_ros.describe.dam import DamDescriber
+    from gear_seg_ros.describe.settings import DamDescriberConfig
+    from gear_seg_ros.runtime.settings import ExportRuntimeSettings
 
     _model, out, _ = exported
 
@@ -170,8 +171,8 @@ def test_dam_describer_uses_the_configured_export(exported, monkeypatch):
     monkeypatch.setitem(sys.modules, "dam", dam)
     weights = out.parent / "DAM-3B"
     weights.mkdir(exist_ok=True)
-    cfg = DamDescriberConfig(model_path=str(weights), vision_encoder=str(out), vision_runtime="onnxruntime",
-                             vision_providers=["CPUExecutionProvider"])
+    vision = ExportRuntimeSettings(model_dir=str(out), runtime="onnxruntime", providers=["CPUExecutionProvider"])
+    cfg = DamDescriberConfig(model_path=str(weights), vision=vision)
     describer = DamDescriber(cfg)
     llava = describer.model.model
     assert "encode_images_with_context" in vars(llava)  # swapped on the instance
@@ -182,7 +183,8 @@ def test_dam_describer_uses_the_configured_export(exported, monkeypatch):
     assert (got - want).abs().max() < 1e-4
 
     with pytest.raises(ModelNotFoundError, match="gear-seg export dam-vision"):
-        DamDescriber(cfg.model_copy(update={"vision_encoder": str(out.parent / "missing")}))
+        DamDescriber(cfg.model_copy(update={"vision": vision.model_copy(update={"model_dir": str(out.parent /
+                                                                                                "missing")})}))
 
 
 def test_wrong_or_missing_exports_are_clear_errors(exported, tmp_path):

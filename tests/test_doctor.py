@@ -117,8 +117,8 @@ def test_hashes_are_cached_by_path_size_and_mtime(tmp_path, monkeypatch):
 
 
 def test_llama_system_info_parsing_and_the_amx_hook():
-    from gear_seg_ros.config import LlamaCppReasonerConfig
     from gear_seg_ros.doctor.llama import amx_repack_setting, parse_system_info
+    from gear_seg_ros.reason.settings import LlamaCppReasonerConfig
 
     info = parse_system_info("CPU : SSE3 = 1 | AVX2 = 1 | AMX_INT8 = 1 | REPACK = 1 | CUDA : ARCHS = 890 | "
                              "USE_GRAPHS = 1 | ")

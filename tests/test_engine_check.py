@@ -139,8 +139,8 @@ def test_engine_folder_without_export_hash_is_refused(tmp_path):
 def test_segmenter_refuses_a_stale_folder_before_needing_tensorrt(tmp_path, monkeypatch):
     import sys
 
-    from gear_seg_ros.config import OnnxSam2SegmenterConfig
     from gear_seg_ros.segment.onnx_sam2 import OnnxSam2Segmenter
+    from gear_seg_ros.segment.settings import OnnxSam2SegmenterConfig
 
     onnx, _ = _engine_folder(tmp_path, export_sha="c" * 64)
     monkeypatch.setitem(sys.modules, "tensorrt", None)

@@ -185,6 +185,32 @@ def test_resume_accepts_a_manifest_written_before_a_key_existed(tmp_path):
         check_manifest(tmp_path, tmp_path, config, opts)
 
 
+def test_resume_reads_a_manifest_written_before_a_key_was_renamed(tmp_path):
+    """reasoner.openai.http_retries -> retries, describer.dam.vision_* -> vision.*: same settings, so it resumes."""
+    import json
+
+    from gear_seg_ros.config import AgentConfig
+    from gear_seg_ros.engine.options import EngineOptions
+    from gear_seg_ros.engine.runner import MANIFEST, check_manifest
+    from gear_seg_ros.errors import ConfigError
+
+    config, opts = AgentConfig(), EngineOptions()
+    check_manifest(tmp_path, tmp_path, config, opts)
+    stored = json.loads((tmp_path / MANIFEST).read_text())
+    openai, dam = stored["config"]["reasoner"]["openai"], stored["config"]["describer"]["dam"]
+    openai["http_retries"] = openai.pop("retries")
+    vision = dam.pop("vision")
+    dam.update({"vision_encoder": vision["model_dir"], "vision_runtime": vision["runtime"],
+                "vision_providers": vision["providers"], "vision_engine_dir": vision["engine_dir"]})
+    (tmp_path / MANIFEST).write_text(json.dumps(stored))
+    check_manifest(tmp_path, tmp_path, config, opts)  # same settings under their old names: resumes
+
+    openai["http_retries"] = 7
+    (tmp_path / MANIFEST).write_text(json.dumps(stored))
+    with pytest.raises(ConfigError, match="reasoner.openai.retries"):
+        check_manifest(tmp_path, tmp_path, config, opts)
+
+
 def test_maturity_answers_are_targets_a_joined_one_stored_once_as_its_union():
     """The reasoner picks a strawberry, its calyx (inside it) and a second strawberry for every grade: two
     targets, the first joined from two masks and stored once as a new mask record (the union, joined_from)."""

@@ -195,6 +195,60 @@ def test_nothing_outside_the_ros_shell_imports_it():
                        f"next to {PACKAGE}/raw_image.py or into geometry/):\n  " + "\n  ".join(found))
 
 
+# ---- layers: config sits above the stages, the shared ground below them --------------------------------------------
+STAGES = ("segment", "describe", "reason", "track")
+# The shared ground every layer may use; it imports no stage (and nothing above).
+FOUNDATION = ("errors", "types", "utils", "image_io", "image_encodings", "raw_image", "compressed_depth", "geometry",
+              "models", "registry", "runtime", "targets")
+
+
+def _top(module: str) -> str:
+    return module.split(".")[1] if module.count(".") else ""
+
+
+def layer_breaks(graph: dict[str, set[str]]) -> list[str]:
+    """A stage importing config (stages import only their own settings modules; config assembles them), a
+    foundation module importing a stage, and the data engine importing a reasoner's internals instead of the
+    contract (the reason package's names, reason/base.py)."""
+    config = f"{PACKAGE}.config"
+    found = [f"{m} -> {config} (a stage imports its own settings, never config)"
+             for m, targets in graph.items() if _top(m) in STAGES and config in targets]
+    found += [f"{m} -> {t} (shared ground imports a stage)" for m, targets in graph.items() if _top(m) in FOUNDATION
+              for t in targets if _top(t) in STAGES]
+    contract = {f"{PACKAGE}.reason", f"{PACKAGE}.reason.base"}
+    found += [f"{m} -> {t} (the engine uses the reasoner contract)" for m, targets in graph.items()
+              if _top(m) == "engine" for t in targets if _top(t) == "reason" and t not in contract]
+    return sorted(found)
+
+
+def test_layer_checker():
+    p = PACKAGE
+    graph = {f"{p}.segment.classical": {f"{p}.config", f"{p}.segment.settings"}, f"{p}.segment.settings": set(),
+             f"{p}.config": {f"{p}.segment.settings", f"{p}.segment"}, f"{p}.utils.x": {f"{p}.reason.base"},
+             f"{p}.agent": {f"{p}.config", f"{p}.reason"}, f"{p}.engine.runner": {f"{p}.reason", f"{p}.reason.base"},
+             f"{p}.engine.llm_calls": {f"{p}.reason.llm"}}
+    stage_to_config = f"{p}.segment.classical -> {p}.config (a stage imports its own settings, never config)"
+    assert layer_breaks(graph) == [f"{p}.engine.llm_calls -> {p}.reason.llm (the engine uses the reasoner contract)",
+                                   stage_to_config, f"{p}.utils.x -> {p}.reason.base (shared ground imports a stage)"]
+
+
+def test_stages_do_not_import_config_and_the_ground_imports_no_stage():
+    found = layer_breaks(import_graph())
+    assert not found, "imports that run back up (a stage's settings go in <stage>/settings.py, which config.py " \
+        "assembles):\n  " + "\n  ".join(found)
+
+
+def test_importing_the_config_loads_no_backend_package():
+    """config.py assembles the stages' settings modules, which import pydantic only: no backend's packages."""
+    import subprocess
+    import sys
+
+    heavy = ("torch", "skimage", "sentence_transformers", "cv2", "llama_cpp", "onnxruntime", "httpx")
+    code = f"import sys, gear_seg_ros.config; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", f"import gear_seg_ros.config loads {out.stdout.strip()}"
+
+
 def private_imports(root: Path = ROOT) -> list[str]:
     """`from gear_seg_ros.x import _name` in another module: a private name used as if it were an API."""
     found = []

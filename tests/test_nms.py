@@ -1,8 +1,8 @@
 import numpy as np
 
 from gear_seg_ros.bench.nms_bench import synthetic_masks
-from gear_seg_ros.config import NmsConfig
 from gear_seg_ros.segment.nms import filter_masks, suppress_duplicates
+from gear_seg_ros.segment.settings import NmsConfig
 from gear_seg_ros.types import MaskProposal
 
 

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from gear_seg_ros.config import OnnxSam2SegmenterConfig, Sam2SegmenterConfig
 from gear_seg_ros.errors import BackendUnavailableError, ModelNotFoundError
+from gear_seg_ros.segment.settings import OnnxSam2SegmenterConfig, Sam2SegmenterConfig
 
 
 def test_onnx_segmenter_missing_folder_names_export_command(tmp_path):

@@ -14,7 +14,7 @@ from helpers import free_port
 pytest.importorskip("httpx")
 
 from gear_seg_ros.errors import GearSegError
-from gear_seg_ros.utils.openai_client import ChatClient, EndpointError
+from gear_seg_ros.utils.openai_client import ChatClient, EndpointError, EndpointSettings
 
 
 def ok(content):
@@ -50,10 +50,10 @@ def server():
     httpd.server_close()
 
 
-def client(base, **kw):
-    kw.setdefault("retries", 2)
+def client(base, retries=2, api_key_env="", **kw):
     kw.setdefault("backoff_s", 0.05)
-    return ChatClient(base, what="the test endpoint", config_key="test.section", timeout_s=5, **kw)
+    settings = EndpointSettings(base_url=base, timeout_s=5, retries=retries, api_key_env=api_key_env)
+    return ChatClient(settings, what="the test endpoint", config_key="test.section", **kw)
 
 
 def test_503_and_502_are_retried_with_back_off_then_the_answer_is_returned(server):
@@ -134,8 +134,8 @@ def test_read_timeout_is_not_retried_and_names_the_timeout_key(server):
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
-        slow = ChatClient(f"http://127.0.0.1:{httpd.server_address[1]}", what="the test endpoint",
-                          config_key="test.section", timeout_s=0.3, retries=2, backoff_s=0.05)
+        settings = EndpointSettings(base_url=f"http://127.0.0.1:{httpd.server_address[1]}", timeout_s=0.3, retries=2)
+        slow = ChatClient(settings, what="the test endpoint", config_key="test.section", backoff_s=0.05)
         with pytest.raises(EndpointError, match=r"did not answer within 0.3 s; raise test\.section\.timeout_s"):
             slow.chat({})
         assert Slow.calls == 1

@@ -11,9 +11,9 @@ import pytest
 from helpers import free_port
 from test_reasoners import perception
 
-from gear_seg_ros.config import ReasonerConfig
 from gear_seg_ros.models import resolve_model_path
 from gear_seg_ros.reason.openai_compat import EndpointError, OpenAIReasoner
+from gear_seg_ros.reason.settings import ReasonerConfig
 
 
 def reasoner(port: int, response_format="json_schema") -> OpenAIReasoner:

@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 import pytest
 
-from gear_seg_ros.config import OpenAIVlmDescriberConfig
 from gear_seg_ros.describe.openai_vlm import OpenAIVlmDescriber, VlmEndpointError
+from gear_seg_ros.describe.settings import OpenAIVlmDescriberConfig
 from gear_seg_ros.types import MaskProposal
 
 

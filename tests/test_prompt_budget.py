@@ -8,8 +8,8 @@ import random
 
 import pytest
 
-from gear_seg_ros.config import ReasonerConfig
 from gear_seg_ros.reason import budget, prompts
+from gear_seg_ros.reason.settings import ReasonerConfig
 from gear_seg_ros.types import Perception
 
 WORDS = ["red", "green", "blue", "glossy", "matte", "plastic", "metal", "cardboard", "box", "cup", "bottle", "lid",

@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from gear_seg_ros.config import ReasonerConfig
 from gear_seg_ros.reason import prompts
+from gear_seg_ros.reason.settings import ReasonerConfig
 from gear_seg_ros.types import MaskProposal, Perception
 
 DESCRIPTIONS = [

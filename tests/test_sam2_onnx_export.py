@@ -94,8 +94,8 @@ def test_encoder_and_decoder_match_torch(exported, official_sam2, photo):
     model, out, _ = exported
     predictor = SAM2ImagePredictor(model)
     predictor.set_image(photo)
-    from gear_seg_ros.config import OnnxSam2SegmenterConfig
     from gear_seg_ros.segment.onnx_sam2 import OnnxSam2Segmenter
+    from gear_seg_ros.segment.settings import OnnxSam2SegmenterConfig
 
     seg = OnnxSam2Segmenter(OnnxSam2SegmenterConfig(model_dir=str(out)))
     feats = seg.encode(photo)  # our numpy preprocessing + ONNX encoder
@@ -120,8 +120,8 @@ def test_encoder_and_decoder_match_torch(exported, official_sam2, photo):
 def test_onnx_generator_matches_official_generator(exported, official_sam2, photo):
     _, SAM2AutomaticMaskGenerator = official_sam2
     model, out, _ = exported
-    from gear_seg_ros.config import OnnxSam2SegmenterConfig
     from gear_seg_ros.segment.onnx_sam2 import OnnxSam2Segmenter, proposals_from_result
+    from gear_seg_ros.segment.settings import OnnxSam2SegmenterConfig
 
     with torch.inference_mode():
         official = SAM2AutomaticMaskGenerator(model, crop_n_layers=0, min_mask_region_area=0, **AMG_KW).generate(photo)
@@ -153,8 +153,8 @@ def test_onnx_generator_matches_official_generator(exported, official_sam2, phot
 
 def test_torch_postprocess_gives_the_numpy_masks(exported, photo):
     """The GPU filtering path (torch; run on CPU tensors here, the same code runs on CUDA) against the numpy one."""
-    from gear_seg_ros.config import OnnxSam2SegmenterConfig
     from gear_seg_ros.segment.onnx_sam2 import OnnxSam2Segmenter
+    from gear_seg_ros.segment.settings import OnnxSam2SegmenterConfig
 
     _, out, _ = exported
     kw = AMG_KW  # box NMS (the same numpy code on both paths) is off: every random-weight mask spans the image
@@ -173,8 +173,8 @@ def test_torch_postprocess_gives_the_numpy_masks(exported, photo):
 
 def test_official_sam2_segmenter_on_cpu(exported, official_sam2, photo, tmp_path):
     """Sam2Segmenter end to end (a checkpoint saved from the random model; CPU; a 2 x 2 grid to keep it short)."""
-    from gear_seg_ros.config import Sam2SegmenterConfig
     from gear_seg_ros.segment.sam2_official import Sam2Segmenter
+    from gear_seg_ros.segment.settings import Sam2SegmenterConfig
 
     model, _, _ = exported
     ckpt = tmp_path / "sam2.1_hiera_tiny.pt"

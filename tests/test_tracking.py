@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gear_seg_ros.config import AgentConfig, TrackerConfig
+from gear_seg_ros.config import AgentConfig
 from gear_seg_ros.errors import ConfigError, InvalidImageError
 from gear_seg_ros.geometry.target import target_geometry
 from gear_seg_ros.track import LOST, PREDICTED, TRACKED, build_tracker
 from gear_seg_ros.track.masks import iou
+from gear_seg_ros.track.settings import TrackerConfig
 
 LAST = 59
 

@@ -16,9 +16,9 @@ pytestmark = pytest.mark.slow
 
 
 def test_sam2_prompt_tracker_decodes_every_target_in_one_batch_per_frame(tmp_path, arc2017):
-    from gear_seg_ros.config import TrackerConfig
     from gear_seg_ros.export.sam2_onnx import export_sam2
     from gear_seg_ros.track import LOST, build_tracker
+    from gear_seg_ros.track.settings import TrackerConfig
 
     torch.manual_seed(0)
     export_sam2("configs/sam2.1/sam2.1_hiera_t.yaml", None, tmp_path / "sam2")

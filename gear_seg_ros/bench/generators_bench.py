@@ -53,9 +53,9 @@ def run(image: np.ndarray, model_cfg: str, checkpoint: str | None, points_per_si
         runtime: str = "onnxruntime", postprocess: str = "auto") -> dict:
     import torch
 
-    from gear_seg_ros.config import OnnxSam2SegmenterConfig
     from gear_seg_ros.export.sam2_onnx import build_model, export_sam2
     from gear_seg_ros.segment.onnx_sam2 import OnnxSam2Segmenter
+    from gear_seg_ros.segment.settings import OnnxSam2SegmenterConfig
 
     torch.manual_seed(0)
     device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -5,8 +5,8 @@ import time
 
 import numpy as np
 
-from gear_seg_ros.config import NmsConfig
 from gear_seg_ros.segment.nms import filter_masks
+from gear_seg_ros.segment.settings import NmsConfig
 from gear_seg_ros.types import MaskProposal
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from gear_seg_ros.config import AttributesDescriberConfig
 from gear_seg_ros.describe.base import Describer
+from gear_seg_ros.describe.settings import AttributesDescriberConfig
 from gear_seg_ros.types import MaskProposal, mask_box
 
 

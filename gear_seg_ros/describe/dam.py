@@ -4,7 +4,7 @@ Masks are described `batch_size` at a time in one batched generation: every mask
 prompt ids are repeated per mask and each mask contributes its own (full image + focal crop, with mask channel)
 tensor; sequences finish at the end-of-sequence token. `batch_size: 1` is DAM's own one-call-per-mask path.
 
-`vision_encoder` (a `gear-seg export dam-vision` folder) runs the vision side on a TensorRT engine or ONNX Runtime
+`vision.model_dir` (a `gear-seg export dam-vision` folder) runs the vision side on a TensorRT engine or ONNX Runtime
 instead of PyTorch (describe/dam_vision_runtime.py); the language model stays FP16 PyTorch.
 
 Batched and one-by-one generation give the same greedy tokens except where two candidates tie at FP16 precision
@@ -20,8 +20,8 @@ import os
 
 import numpy as np
 
-from gear_seg_ros.config import DamDescriberConfig
 from gear_seg_ros.describe.base import Describer
+from gear_seg_ros.describe.settings import DamDescriberConfig
 from gear_seg_ros.errors import BackendUnavailableError, ModelNotFoundError
 from gear_seg_ros.models import resolve_model_path
 from gear_seg_ros.types import MaskProposal
@@ -58,7 +58,7 @@ class DamDescriber(Describer):
                 "'GPU backends'); on CPU use describer.backend 'attributes'") from None
         with dam_fast_init(disable_torch_init):
             self.model = DescribeAnythingModel(model_path=str(path), conv_mode="v1", prompt_mode="full+focal_crop")
-        if cfg.vision_encoder:
+        if cfg.vision.model_dir:
             self._use_exported_vision_encoder(base_dir)
 
     def _use_exported_vision_encoder(self, base_dir: str) -> None:
@@ -66,15 +66,14 @@ class DamDescriber(Describer):
 
         from gear_seg_ros.describe.dam_vision_runtime import EXPORT_HINT, ExportedVisionEncoder
 
-        cfg = self.cfg
+        vision = self.cfg.vision
         try:
-            export_dir = Path(resolve_model_path(cfg.vision_encoder, base_dir, what="DAM vision export folder"))
+            export_dir = Path(resolve_model_path(vision.model_dir, base_dir, what="DAM vision export folder"))
         except ModelNotFoundError as exc:
-            raise ModelNotFoundError(f"{exc}; " + EXPORT_HINT.format(dir=cfg.vision_encoder)) from None
-        engine_dir = Path(resolve_model_path(cfg.vision_engine_dir, base_dir, what="DAM vision engine folder")) \
-            if cfg.vision_engine_dir else None
-        ExportedVisionEncoder(export_dir, cfg.vision_runtime, cfg.vision_providers, engine_dir).install(
-            self.model.model)
+            raise ModelNotFoundError(f"{exc}; " + EXPORT_HINT.format(dir=vision.model_dir)) from None
+        engine_dir = Path(resolve_model_path(vision.engine_dir, base_dir, what="DAM vision engine folder")) \
+            if vision.engine_dir else None
+        ExportedVisionEncoder(export_dir, vision.runtime, vision.providers, engine_dir).install(self.model.model)
 
     def describe(self, image: np.ndarray, masks: list[MaskProposal]) -> list[str]:
         from PIL import Image

@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 
-from gear_seg_ros.config import DamServerDescriberConfig
 from gear_seg_ros.describe.base import Describer
+from gear_seg_ros.describe.settings import DamServerDescriberConfig
 from gear_seg_ros.types import MaskProposal
 from gear_seg_ros.utils.openai_client import ChatClient, EndpointError
 
@@ -53,10 +53,8 @@ class DamServerDescriber(Describer):
     def __init__(self, cfg: DamServerDescriberConfig) -> None:
         self.cfg = cfg
         # DAM's own failures answer 500 and are not retried; refused connections and 429 / 502-504 are
-        self.client = ChatClient(cfg.base_url, what="DAM's server at", config_key="describer.dam_server",
-                                 timeout_s=cfg.timeout_s, connect_timeout_s=cfg.connect_timeout_s,
-                                 retries=cfg.retries, concurrency=cfg.concurrency, hint=START_HINT,
-                                 error=DamServerError)
+        self.client = ChatClient(cfg, what="DAM's server at", config_key="describer.dam_server",
+                                 concurrency=cfg.concurrency, hint=START_HINT, error=DamServerError)
         self.url = self.client.url
 
     def request_body(self, image: np.ndarray, proposal: MaskProposal) -> dict:

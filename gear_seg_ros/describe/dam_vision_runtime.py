@@ -1,4 +1,4 @@
-"""DAM's vision encoder on ONNX Runtime or a TensorRT engine instead of PyTorch (`describer.dam.vision_encoder`).
+"""DAM's vision encoder on ONNX Runtime or a TensorRT engine instead of PyTorch (`describer.dam.vision.model_dir`).
 
 `install()` replaces the loaded model's `encode_images_with_context` with a call into the exported encoder
 (gear_seg_ros/export/dam_vision.py), in batches no larger than the engine's profile allows. DAM treats an input whose
@@ -42,14 +42,14 @@ class ExportedVisionEncoder:
         else:
             from gear_seg_ros.runtime.ort_session import import_onnxruntime, open_session, provider_list
 
-            ort = import_onnxruntime("describer.dam.vision_runtime 'onnxruntime'")
+            ort = import_onnxruntime("describer.dam.vision.runtime 'onnxruntime'")
             path = export_dir / meta["vision"]["file"]
             if not path.is_file():
                 raise ModelNotFoundError(f"{path} is missing; " + EXPORT_HINT.format(dir=export_dir))
             c, s = meta["channels"], meta["image_size"]
             profile = {level: f"{self.input}:{b}x{c}x{s}x{s}" for level, b in (("min", 1), ("opt", 8), ("max", 32))}
             self.session = open_session(ort, path, provider_list(
-                ort, providers, "describer.dam.vision_providers", export_dir / "trt_cache", profile))
+                ort, providers, "describer.dam.vision.providers", export_dir / "trt_cache", profile))
             self.max_batch = 32 if "TensorrtExecutionProvider" in self.session.get_providers() else 1 << 30
         self.runtime = runtime
 

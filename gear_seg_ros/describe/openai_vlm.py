@@ -12,9 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 
-from gear_seg_ros.config import OpenAIVlmDescriberConfig
 from gear_seg_ros.describe.base import Describer
 from gear_seg_ros.describe.focal_crop import region_input
+from gear_seg_ros.describe.settings import OpenAIVlmDescriberConfig
 from gear_seg_ros.types import MaskProposal
 from gear_seg_ros.utils.openai_client import ChatClient, EndpointError
 
@@ -42,10 +42,8 @@ class OpenAIVlmDescriber(Describer):
 
     def __init__(self, cfg: OpenAIVlmDescriberConfig) -> None:
         self.cfg = cfg
-        self.client = ChatClient(cfg.base_url, what="the VLM endpoint", config_key="describer.openai_vlm",
-                                 timeout_s=cfg.timeout_s, connect_timeout_s=cfg.connect_timeout_s,
-                                 retries=cfg.retries, api_key_env=cfg.api_key_env, concurrency=cfg.concurrency,
-                                 error=VlmEndpointError)
+        self.client = ChatClient(cfg, what="the VLM endpoint", config_key="describer.openai_vlm",
+                                 concurrency=cfg.concurrency, error=VlmEndpointError)
         self.url = self.client.url
 
     def request_body(self, image: np.ndarray, proposal: MaskProposal) -> dict:

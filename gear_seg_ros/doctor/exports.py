@@ -24,10 +24,10 @@ def checks(ctx: Context) -> list[Check]:
         o = cfg.segmenter.onnx_sam2
         rows += _export("segmenter.onnx_sam2.model_dir", o.model_dir, ("encoder", "decoder"), SAM2_EXPORT, ctx,
                         o.engine_dir if o.runtime == "tensorrt" else None)
-    dam = cfg.describer.dam
-    if cfg.describer.backend == "dam" and dam.vision_encoder:
-        rows += _export("describer.dam.vision_encoder", dam.vision_encoder, ("vision",), DAM_EXPORT, ctx,
-                        dam.vision_engine_dir if dam.vision_runtime == "tensorrt" else None)
+    vision = cfg.describer.dam.vision
+    if cfg.describer.backend == "dam" and vision.model_dir:
+        rows += _export("describer.dam.vision.model_dir", vision.model_dir, ("vision",), DAM_EXPORT, ctx,
+                        vision.engine_dir if vision.runtime == "tensorrt" else None)
     return rows
 
 

@@ -42,8 +42,8 @@ def needs(cfg: AgentConfig) -> dict[str, list[str]]:
                 out["torch_cuda"].append("segmenter.onnx_sam2.postprocess=torch")
     if desc.backend == "dam":
         add("describer.backend=dam (DAM runs on CUDA only)", "torch_cuda")
-        if desc.dam.vision_encoder and desc.dam.vision_runtime == "tensorrt":
-            add("describer.dam.vision_runtime=tensorrt", "tensorrt")
+        if desc.dam.vision.model_dir and desc.dam.vision.runtime == "tensorrt":
+            add("describer.dam.vision.runtime=tensorrt", "tensorrt")
     if rsn.backend == "embedding" and rsn.embedding.device.startswith("cuda"):
         add(f"reasoner.embedding.device={rsn.embedding.device}", "torch_cuda")
     if rsn.backend == "llama_cpp" and rsn.llama_cpp.n_gpu_layers != 0:

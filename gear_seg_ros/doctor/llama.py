@@ -4,8 +4,8 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from gear_seg_ros.config import LlamaCppReasonerConfig
 from gear_seg_ros.doctor.core import FAIL, OK, SKIP, WARN, Check, Context
+from gear_seg_ros.reason.settings import LlamaCppReasonerConfig
 
 VERSION = "0.3.36"
 CUDA_BUILD = (f'CMAKE_ARGS="-DGGML_CUDA=on" pip install --force-reinstall --no-cache-dir '

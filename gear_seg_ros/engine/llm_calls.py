@@ -14,9 +14,3 @@ def complete_json(reasoner, messages: list[dict[str, str]], schema: dict, seed: 
     """One LLM call with its own sampling seed (matters only with temperature > 0) and as many answer tokens as
     the schema's longest answer needs (utils/llm_schema.max_json_bytes): a bounded schema then always closes."""
     return reasoner.complete(messages, schema, seed=seed, max_tokens=max_json_bytes(schema))
-
-
-def is_llm_reasoner(reasoner_cls: type) -> bool:
-    from gear_seg_ros.reason.llm import LLMReasoner
-
-    return issubclass(reasoner_cls, LLMReasoner)

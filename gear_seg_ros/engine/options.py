@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from gear_seg_ros.config import friendly_errors
 from gear_seg_ros.errors import ConfigError
+from gear_seg_ros.utils.settings_model import friendly_errors
 
 # The five reasoning categories of the GEAR-Seg data engine, with the hint the LLM gets for each.
 CATEGORIES = {

@@ -12,15 +12,14 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
-from gear_seg_ros import registry
 from gear_seg_ros.config import AgentConfig
-from gear_seg_ros.engine.llm_calls import is_llm_reasoner
 from gear_seg_ros.engine.options import EngineOptions
 from gear_seg_ros.engine.perception_store import perception_root
 from gear_seg_ros.engine.records import atomic_write_text, finished_stems
 from gear_seg_ros.engine.worker import EngineJob, EngineWorker, Outcome
 from gear_seg_ros.errors import ConfigError, GearSegError
 from gear_seg_ros.evaluation.samples import IMAGE_SUFFIXES
+from gear_seg_ros.reason import can_complete
 
 log = logging.getLogger("gear_seg.engine")
 MANIFEST = "engine.json"
@@ -57,23 +56,17 @@ def list_images(images_dir: Path, limit: int | None = None) -> list[str]:
 
 def check_llm_config(config: AgentConfig) -> None:
     backend = config.reasoner.backend
-    cls = registry.load_backend("reasoner", _reasoners(), backend)
-    if not is_llm_reasoner(cls):
+    if not can_complete(backend):
         raise ConfigError(
             f"reasoner.backend {backend!r} only matches instructions to descriptions; it cannot write questions. "
             f"The engine needs an LLM reasoner: use --config config/cpu_llm.yaml (llama_cpp) or an 'openai' endpoint")
 
 
-def _reasoners() -> dict:
-    from gear_seg_ros.reason import REASONERS
-
-    return REASONERS
-
-
 def _comparable(config: dict) -> dict:
-    from gear_seg_ros.config import flatten
+    from gear_seg_ros.config import RENAMED_KEYS, flatten
 
-    return {k: v for k, v in flatten(config).items() if not any(part in k for part in _RUNTIME_KEYS)}
+    flat = {RENAMED_KEYS.get(k, k): v for k, v in flatten(config).items()}  # a manifest older than a renamed key
+    return {k: v for k, v in flat.items() if not any(part in k for part in _RUNTIME_KEYS)}
 
 
 def check_manifest(out: Path, images_dir: Path, config: AgentConfig, opts: EngineOptions) -> None:

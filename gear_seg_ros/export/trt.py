@@ -13,7 +13,7 @@ GPU before relying on it. On CPU-only machines it raises BackendUnavailableError
   in FP32 instead when its FP16 build misses the stated tolerance, or refused when FP32 misses it too.
 - `engines.json` in the engine folder records the kind, GPU, TensorRT version, batch range, each part's engine file,
   precision, check report and the sha256 of the ONNX export it was built from; the runtimes
-  (`segmenter.onnx_sam2.runtime: tensorrt`, `describer.dam.vision_runtime: tensorrt`) read it and refuse engines
+  (`segmenter.onnx_sam2.runtime: tensorrt`, `describer.dam.vision.runtime: tensorrt`) read it and refuse engines
   built from another export (stale) or for another GPU / TensorRT version.
 - Engines are specific to a GPU model and a TensorRT version: the file name carries the GPU name, the TensorRT
   version, the first 16 hex digits of the ONNX file's sha256, the precision and the batch range, so a cached

@@ -7,4 +7,15 @@ REASONERS = {
     "embedding": "gear_seg_ros.reason.embedding:EmbeddingReasoner",
 }
 
-__all__ = ["MODES", "REASONERS", "Reasoner"]
+
+def can_complete(backend: str) -> bool:
+    """Whether the reasoner `backend` answers `Reasoner.complete` (it has an LLM), without building it: the data
+    engine checks this before a run. Raises ConfigError for an unknown name, BackendUnavailableError when its
+    package is missing."""
+    from gear_seg_ros import registry
+    from gear_seg_ros.reason.llm import LLMReasoner
+
+    return issubclass(registry.load_backend("reasoner", REASONERS, backend), LLMReasoner)
+
+
+__all__ = ["MODES", "REASONERS", "Reasoner", "can_complete"]

@@ -11,11 +11,11 @@ from collections import OrderedDict
 
 import numpy as np
 
-from gear_seg_ros.config import ReasonerConfig
 from gear_seg_ros.errors import BackendUnavailableError
 from gear_seg_ros.models import resolve_model_path
 from gear_seg_ros.reason.base import Reasoner
 from gear_seg_ros.reason.count import ONE, count_rule
+from gear_seg_ros.reason.settings import ReasonerConfig
 from gear_seg_ros.types import MaskProposal, Perception, Selection
 
 _FILLER = ("segment ", "find ", "pick ", "please ", "show me ", "grasp ", "select ")

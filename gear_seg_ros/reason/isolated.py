@@ -20,9 +20,9 @@ import weakref
 from multiprocessing.connection import Connection
 from typing import Any
 
-from gear_seg_ros.config import ReasonerConfig
 from gear_seg_ros.errors import GearSegError
 from gear_seg_ros.reason.base import Reasoner
+from gear_seg_ros.reason.settings import ReasonerConfig
 from gear_seg_ros.types import Perception, Selection
 
 log = logging.getLogger("gear_seg.isolated")

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gear_seg_ros.config import ReasonerConfig
 from gear_seg_ros.errors import BackendUnavailableError
 from gear_seg_ros.models import resolve_model_path
 from gear_seg_ros.reason.budget import LlamaTokens
 from gear_seg_ros.reason.llama_load import cpu_features, load_llama, repack_choice
 from gear_seg_ros.reason.llm import LLMReasoner
+from gear_seg_ros.reason.settings import ReasonerConfig
 
 __all__ = ["LlamaCppReasoner", "cpu_features", "repack_choice"]
 

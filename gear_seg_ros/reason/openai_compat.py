@@ -1,9 +1,9 @@
 """Any OpenAI-compatible chat endpoint (llama-server, vLLM, DeepSeek...), same schema, validated, one retry."""
 from __future__ import annotations
 
-from gear_seg_ros.config import ReasonerConfig
 from gear_seg_ros.reason.budget import CharEstimate
 from gear_seg_ros.reason.llm import LLMReasoner
+from gear_seg_ros.reason.settings import ReasonerConfig
 from gear_seg_ros.utils.openai_client import ChatClient
 from gear_seg_ros.utils.openai_client import EndpointError as _ClientError
 
@@ -18,9 +18,7 @@ class OpenAIReasoner(LLMReasoner):
     def __init__(self, cfg: ReasonerConfig, base_dir: str = "") -> None:
         super().__init__(cfg.max_targets, cfg.retries)
         self.cfg = cfg.openai
-        self.client = ChatClient(self.cfg.base_url, what="the LLM endpoint", config_key="reasoner.openai",
-                                 timeout_s=self.cfg.timeout_s, connect_timeout_s=self.cfg.connect_timeout_s,
-                                 retries=self.cfg.http_retries, api_key_env=self.cfg.api_key_env, error=EndpointError)
+        self.client = ChatClient(self.cfg, what="the LLM endpoint", config_key="reasoner.openai", error=EndpointError)
         self.url = self.client.url
 
     def query_suffix(self) -> str:

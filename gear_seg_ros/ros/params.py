@@ -14,10 +14,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from gear_seg_ros.config import AgentConfig, friendly_errors
+from gear_seg_ros.config import RENAMED_KEYS, AgentConfig, renamed_key_note
 from gear_seg_ros.errors import ConfigError
 from gear_seg_ros.reason.base import MODES
 from gear_seg_ros.ros.param_docs import ParamDoc, agent_docs, model_docs
+from gear_seg_ros.utils.settings_model import friendly_errors
 
 POLICIES = ("on_request", "continuous")
 QOS_RELIABILITY = ("auto", "best_effort", "reliable")
@@ -108,6 +109,8 @@ def node_docs() -> dict[str, ParamDoc]:
 
 def declare(node: Any) -> None:
     """Declares every node and agent parameter on an rclpy node (overrides from YAML / -p apply)."""
+    for note in rename_overrides(node):
+        node.get_logger().warning(note)
     _coerce_overrides(node)
     docs = node_docs()
     for name, default in NODE_DEFAULTS.items():
@@ -177,6 +180,22 @@ def _coerce_overrides(node: Any) -> None:
         overrides[name] = _as_float(overrides[name])
 
 
+def rename_overrides(node: Any) -> list[str]:
+    """A renamed key (config.RENAMED_KEYS) given in a parameters file or with -p is read under its new name, before
+    the parameters are declared; one note per key, naming the new one. A key given under both names is left for
+    check_unknown to refuse."""
+    from rclpy.parameter import Parameter
+
+    overrides = getattr(node, "_parameter_overrides", None)
+    notes = []
+    if isinstance(overrides, dict):
+        for old in [k for k in overrides if k in RENAMED_KEYS and RENAMED_KEYS[k] not in overrides]:
+            p = overrides.pop(old)
+            overrides[RENAMED_KEYS[old]] = Parameter(RENAMED_KEYS[old], p.type_, p.value)
+            notes.append(renamed_key_note(old, "ROS parameters"))
+    return notes
+
+
 def _coerce_sets(node: Any) -> Any:
     floats = _float_keys()
 
@@ -200,6 +219,8 @@ def check_unknown(node: Any) -> None:
     for name in unknown:
         close = difflib.get_close_matches(name, declared, n=1, cutoff=0.6)
         hint = f"did you mean {close[0]}?" if close else "see ros2 param list <node> for the accepted names"
+        if name in RENAMED_KEYS:
+            hint = f"the old name of {RENAMED_KEYS[name]}, which is given too: keep only {RENAMED_KEYS[name]}"
         lines.append(f"  {name}: not a parameter of this node; {hint}")
     raise ConfigError("unknown parameter(s) (from a parameters file, -p or the launch file):\n" + "\n".join(lines))
 

@@ -12,8 +12,8 @@ import cv2
 import numpy as np
 from skimage.segmentation import felzenszwalb
 
-from gear_seg_ros.config import ClassicalSegmenterConfig
 from gear_seg_ros.segment.base import Segmenter
+from gear_seg_ros.segment.settings import ClassicalSegmenterConfig
 from gear_seg_ros.types import MaskProposal, mask_box
 
 

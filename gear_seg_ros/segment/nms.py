@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gear_seg_ros.config import NmsConfig
+from gear_seg_ros.segment.settings import NmsConfig
 from gear_seg_ros.types import MaskProposal
 
 

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 
-from gear_seg_ros.config import OnnxSam2SegmenterConfig
 from gear_seg_ros.errors import ConfigError, InvalidImageError, ModelNotFoundError
 from gear_seg_ros.runtime.formats import (
     SAM2_DECODER_OUTPUTS,
@@ -33,6 +32,7 @@ from gear_seg_ros.runtime.formats import (
 from gear_seg_ros.runtime.ort_session import import_onnxruntime, open_session, provider_list
 from gear_seg_ros.segment import amg_utils as amg
 from gear_seg_ros.segment.base import Segmenter
+from gear_seg_ros.segment.settings import OnnxSam2SegmenterConfig
 from gear_seg_ros.types import MaskProposal
 
 log = logging.getLogger(__name__)

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from gear_seg_ros.config import Sam2SegmenterConfig
 from gear_seg_ros.errors import BackendUnavailableError, ConfigError, InvalidImageError
 from gear_seg_ros.models import resolve_model_path
 from gear_seg_ros.segment.base import Segmenter
+from gear_seg_ros.segment.settings import Sam2SegmenterConfig
 from gear_seg_ros.types import MaskProposal
 
 log = logging.getLogger(__name__)

@@ -6,6 +6,7 @@ update(image, depth, proposals) per frame -> list[TrackState]. Backends are chos
 from __future__ import annotations
 
 from gear_seg_ros.track.base import LOST, PREDICTED, TRACKED, Tracker, TrackState
+from gear_seg_ros.track.settings import TrackerConfig
 
 TRACKERS = {
     "optical_flow": "gear_seg_ros.track.optical_flow:OpticalFlowTracker",
@@ -13,8 +14,8 @@ TRACKERS = {
 }
 
 
-def build_tracker(cfg, base_dir: str = "") -> Tracker:
-    """cfg: config.TrackerConfig (not imported: config imports this package for TRACKERS)."""
+def build_tracker(cfg: TrackerConfig, base_dir: str = "") -> Tracker:
+    """cfg: the config's `tracker` section (track/settings.py)."""
     from gear_seg_ros.registry import build
 
     return build("tracker", TRACKERS, cfg.backend, cfg, base_dir)

@@ -1,14 +1,16 @@
 """Mask helpers the trackers share: boxes, IoU, depth gating, cleaning. Work inside the mask's box: a 640x480
-frame with six small targets costs a few crops, not six full-frame passes."""
+frame with six small targets costs a few crops, not six full-frame passes. OpenCV is imported where it is used:
+the tracking package (track/settings.py, read by config.py) imports without it."""
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1; x1/y1 exclusive
 
 
 def box_of(mask: np.ndarray) -> Box:
+    import cv2
+
     x, y, w, h = cv2.boundingRect(mask.view(np.uint8))
     return (x, y, x + w, y + h)
 
@@ -59,6 +61,8 @@ def hold_on_depth(mask: np.ndarray, depth: np.ndarray, box: Box, ref_m: float, r
 def clean(mask: np.ndarray, box: Box, kernel: int, keep_ratio: float = 1.0) -> np.ndarray:
     """Opening + closing with an elliptic kernel, then the largest connected component and every other component
     at least `keep_ratio` of its area; a new full-size mask."""
+    import cv2
+
     h, w = mask.shape
     x0, y0, x1, y1 = pad_box(box, kernel + 1, (h, w))
     crop = mask[y0:y1, x0:x1].view(np.uint8)
@@ -77,6 +81,8 @@ def clean(mask: np.ndarray, box: Box, kernel: int, keep_ratio: float = 1.0) -> n
 
 def inner_point(mask: np.ndarray, box: Box) -> tuple[float, float]:
     """The mask pixel furthest from its border (x, y): a positive prompt that stays inside thin or concave shapes."""
+    import cv2
+
     x0, y0, x1, y1 = pad_box(box, 1, mask.shape)
     dist = cv2.distanceTransform(mask[y0:y1, x0:x1].view(np.uint8), cv2.DIST_L2, 3)
     v, u = np.unravel_index(int(np.argmax(dist)), dist.shape)

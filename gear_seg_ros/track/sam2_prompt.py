@@ -24,12 +24,13 @@ class Sam2PromptTracker(Tracker):
 
     def __init__(self, cfg: Any, base_dir: str = "") -> None:
         super().__init__(cfg, base_dir)
-        from gear_seg_ros.config import OnnxSam2SegmenterConfig
+        from gear_seg_ros.runtime.settings import ExportRuntimeSettings
         from gear_seg_ros.segment.onnx_sam2 import OnnxSam2Segmenter
+        from gear_seg_ros.segment.settings import OnnxSam2SegmenterConfig
 
         c = self.prompt_cfg = cfg.sam2_prompt
-        seg_cfg = OnnxSam2SegmenterConfig(model_dir=c.model_dir, runtime=c.runtime, providers=list(c.providers),
-                                          engine_dir=c.engine_dir, points_per_batch=c.max_targets)
+        export = c.model_dump(include=set(ExportRuntimeSettings.model_fields))  # the same export, run the same way
+        seg_cfg = OnnxSam2SegmenterConfig(**export, points_per_batch=c.max_targets)
         self.sam = OnnxSam2Segmenter(seg_cfg, base_dir)
         self.encoder_calls = 0
         self.decoder_calls = 0

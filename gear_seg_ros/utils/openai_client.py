@@ -4,13 +4,21 @@ httpx with a connect and a read timeout, retries with exponential back-off on re
 HTTP 429 / 502 / 503 / 504 (a busy server, a proxy or a server still starting), and errors that name the endpoint
 URL, the status and the fix. An answer without `choices[0].message.content` (or with empty content) is an error,
 never the answer text. A read timeout is not retried: the server may still be working on the request.
+
+`EndpointSettings` is the one settings model of such an endpoint: each use (describer.openai_vlm,
+describer.dam_server, reasoner.openai) derives its section from it, setting only its own defaults, and builds its
+`ChatClient` from that section.
 """
 from __future__ import annotations
 
 import os
 import time
+from typing import Annotated
+
+from pydantic import Field
 
 from gear_seg_ros.errors import BackendUnavailableError, GearSegError
+from gear_seg_ros.utils.settings_model import Section
 
 RETRY_STATUS = (429, 502, 503, 504)
 MAX_RETRY_AFTER_S = 30.0
@@ -20,24 +28,47 @@ class EndpointError(GearSegError):
     """An OpenAI-compatible endpoint could not be reached or answered something unusable."""
 
 
+# The fields, each declared once; a use re-annotates one with its own default (`timeout_s: TimeoutS = 120.0`).
+BaseUrl = Annotated[str, Field(description="OpenAI-compatible server; requests go to <base_url>/chat/completions")]
+ModelName = Annotated[str, Field(description="model name the server serves (sent with every request)")]
+ApiKeyEnv = Annotated[str, Field(description="environment variable holding the API key, sent as a Bearer token "
+                                             "when set; empty = no key")]
+TimeoutS = Annotated[float, Field(gt=0.0, le=86400.0, description="per request (queueing at the server included), "
+                                                                  "seconds")]
+ConnectTimeoutS = Annotated[float, Field(gt=0.0, le=3600.0, description="seconds to open the TCP connection to the "
+                                                                         "server")]
+Retries = Annotated[int, Field(ge=0, le=100, description="HTTP retries of a request after a refused connection or "
+                                                         "HTTP 429 / 502-504, with exponential back-off")]
+
+
+class EndpointSettings(Section):
+    """An OpenAI-compatible `/chat/completions` endpoint: where it is, and how long and how often to try it."""
+
+    base_url: BaseUrl = "http://127.0.0.1:8080/v1"
+    model: ModelName = ""
+    api_key_env: ApiKeyEnv = "OPENAI_API_KEY"
+    timeout_s: TimeoutS = 60.0
+    connect_timeout_s: ConnectTimeoutS = 5.0
+    retries: Retries = 2
+
+
 class ChatClient:
     """POSTs chat bodies to `<base_url>/chat/completions`; thread-safe (one httpx connection pool).
 
-    `what` is how messages name the endpoint, ending where the URL follows ("the LLM endpoint", "DAM's server at");
-    `config_key` is the config section holding base_url / timeout_s ("reasoner.openai"), named in the fixes;
-    `hint` replaces the default fix for an unreachable server; `error` is the exception class raised.
+    Built from the endpoint's settings. `what` is how messages name the endpoint, ending where the URL follows ("the
+    LLM endpoint", "DAM's server at"); `config_key` is the config section holding those settings ("reasoner.openai"),
+    named in the fixes; `concurrency` the requests in flight (pooled connections); `hint` replaces the default fix for
+    an unreachable server; `error` is the exception class raised.
     """
 
-    def __init__(self, base_url: str, *, what: str, config_key: str, timeout_s: float, connect_timeout_s: float = 5.0,
-                 retries: int = 2, backoff_s: float = 0.5, api_key_env: str = "", concurrency: int = 1,
-                 hint: str = "", error: type[GearSegError] = EndpointError) -> None:
-        if retries < 0:
-            raise ValueError(f"retries must be >= 0, got {retries}")
+    def __init__(self, settings: EndpointSettings, *, what: str, config_key: str, concurrency: int = 1,
+                 backoff_s: float = 0.5, hint: str = "", error: type[GearSegError] = EndpointError) -> None:
+        base_url, timeout_s, retries = settings.base_url, settings.timeout_s, settings.retries
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.what, self.config_key, self.error = what, config_key, error
         self.retries, self.backoff_s, self.timeout_s = retries, backoff_s, timeout_s
         self.hint = hint or f"start the server or fix {config_key}.base_url"
-        self.api_key_env = api_key_env
+        self.api_key_env = settings.api_key_env
         try:
             import httpx
         except ImportError:
@@ -45,7 +76,7 @@ class ChatClient:
                                           f"requirements/cpu.txt and gpu.txt)") from None
         self._httpx = httpx
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        self._client = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s), limits=limits)
+        self._client = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=settings.connect_timeout_s), limits=limits)
 
     def _headers(self) -> dict[str, str]:
         key = os.environ.get(self.api_key_env, "") if self.api_key_env else ""

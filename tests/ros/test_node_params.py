@@ -138,8 +138,8 @@ def test_descriptors_carry_the_schema_description_and_range(make_node):
     """`ros2 param describe` shows the schema's own text and bounds: nothing is written a second time."""
     from rclpy.parameter import Parameter
 
-    from gear_seg_ros.config import ClassicalSegmenterConfig, Sam2SegmenterConfig
     from gear_seg_ros.ros.params import NodeParams
+    from gear_seg_ros.segment.settings import ClassicalSegmenterConfig, Sam2SegmenterConfig
 
     node = make_node()
     iou, edge, frames = node.describe_parameters(["segmenter.sam2.pred_iou_thresh",
@@ -176,6 +176,29 @@ def test_a_misspelled_key_in_a_parameters_file_is_refused_with_the_closest_name(
         check_unknown(node)
     assert node.trigger_configure() == TransitionCallbackReturn.FAILURE  # configure refuses it too
     check_unknown(make_node("--params-file", str(REPO / "config" / "agent.yaml")))  # a correct file passes
+
+
+def test_a_renamed_key_given_to_the_node_is_read_under_its_new_name(make_node):
+    """reasoner.openai.http_retries and describer.dam.vision_encoder (names before one endpoint and one
+    export-runtime settings model) still configure the node; given together with the new name, configure refuses."""
+    from rclpy.parameter import Parameter
+
+    from gear_seg_ros.ros.params import check_unknown, rename_overrides
+
+    node = make_node("-p", "reasoner.openai.http_retries:=5", "-p", "describer.dam.vision_encoder:=exports/dam")
+    check_unknown(node)
+    _, config = read(node)
+    assert config.reasoner.openai.retries == 5 and config.describer.dam.vision.model_dir == "exports/dam"
+    overrides = node._parameter_overrides  # what rclpy holds from -p / --params-file until declared (as at start-up)
+    del overrides["reasoner.openai.retries"]
+    overrides["reasoner.openai.http_retries"] = Parameter("reasoner.openai.http_retries", value=4)
+    assert rename_overrides(node) == [("ROS parameters: reasoner.openai.http_retries is now reasoner.openai.retries; "
+                                      "it is read as that for now, rename it")]  # logged by the node at start-up
+    assert overrides["reasoner.openai.retries"].value == 4 and "reasoner.openai.http_retries" not in overrides
+    both = make_node("-p", "reasoner.openai.http_retries:=5", "-p", "reasoner.openai.retries:=3")
+    with pytest.raises(ConfigError, match=r"reasoner\.openai\.http_retries: not a parameter of this node; the old "
+                                          r"name of reasoner\.openai\.retries, which is given too"):
+        check_unknown(both)
 
 
 def test_gear_seg_agent_help_prints_usage_instead_of_starting(ros_environ):
