@@ -16,7 +16,7 @@ def load_backend(kind: str, registry: dict[str, str], name: str) -> type:
     except ImportError as exc:
         raise BackendUnavailableError(
             f"the {kind} backend {name!r} needs a package that is not installed ({exc.name or exc}); "
-            f"install it (see README, 'GPU backends') or choose another {kind}.backend") from None
+            f"install it (see docs/gpu.md, 'GPU environment') or choose another {kind}.backend") from None
     return getattr(module, class_name)
 
 

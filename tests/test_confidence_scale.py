@@ -11,7 +11,7 @@ from helpers import arc2017_instance
 from gear_seg_ros.cli.main import main
 from gear_seg_ros.engine.options import EngineOptions
 from gear_seg_ros.engine.questions import write_questions
-from gear_seg_ros.evaluation.runner import evaluate
+from gear_seg_ros.evaluation.evaluate import evaluate
 from gear_seg_ros.evaluation.samples import EvalQuery, EvalSample
 from gear_seg_ros.reason.llm import LLMReasoner
 from gear_seg_ros.types import MaskProposal, Perception

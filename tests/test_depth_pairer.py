@@ -9,8 +9,8 @@ pytest.importorskip("message_filters", reason="message_filters not installed: ma
                     "../shared/vendor/ros2-jazzy (on a robot: ros-jazzy-message-filters)")
 from sensor_msgs.msg import CameraInfo, Image
 
+from gear_seg_ros.ros.perception_worker import Frame
 from gear_seg_ros.ros.sync import DepthPairer, wait_bound_s
-from gear_seg_ros.ros.worker import Frame
 
 MS = 1_000_000
 

@@ -74,7 +74,7 @@ def _gguf_config(path):
 def test_manifest_sha_mismatch_ok_and_unverified(tmp_path, monkeypatch):
     import hashlib
 
-    from gear_seg_ros.doctor import models
+    from gear_seg_ros.doctor import model_files
 
     monkeypatch.setenv("GEAR_SEG_CACHE_DIR", str(tmp_path / "cache"))
     model = tmp_path / "tiny.gguf"
@@ -85,7 +85,7 @@ def test_manifest_sha_mismatch_ok_and_unverified(tmp_path, monkeypatch):
     def rows(sha):
         manifest.write_text(json.dumps({"models": [{"name": "tiny", "file": "tiny.gguf", "url": "http://x",
                                                     "sha256": sha, "used_by": "reasoner.llama_cpp.model_path"}]}))
-        return models.checks(_ctx(_gguf_config(model), manifest)[0])
+        return model_files.checks(_ctx(_gguf_config(model), manifest)[0])
 
     [bad] = rows("0" * 64)
     assert bad.status == "fail" and f"sha256 {good}, the manifest says {'0' * 64}" in bad.detail
@@ -94,26 +94,26 @@ def test_manifest_sha_mismatch_ok_and_unverified(tmp_path, monkeypatch):
     assert ok.status == "ok" and "sha256 matches" in ok.detail
     [unverified] = rows(None)
     assert unverified.status == "warn" and good in unverified.detail
-    [missing] = models.checks(_ctx(_gguf_config(tmp_path / "absent.gguf"), manifest)[0])
+    [missing] = model_files.checks(_ctx(_gguf_config(tmp_path / "absent.gguf"), manifest)[0])
     assert missing.status == "fail" and "reasoner GGUF model not found" in missing.detail
 
 
 def test_hashes_are_cached_by_path_size_and_mtime(tmp_path, monkeypatch):
-    from gear_seg_ros.doctor import hashing
+    from gear_seg_ros.doctor import hash_cache
 
     monkeypatch.setenv("GEAR_SEG_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(hashing, "BIG", 4)  # progress notes for anything over 4 bytes
+    monkeypatch.setattr(hash_cache, "BIG", 4)  # progress notes for anything over 4 bytes
     f = tmp_path / "w.bin"
     f.write_bytes(b"weights v1")
     notes = []
-    first = hashing.sha256_cached(f, notes.append)
+    first = hash_cache.sha256_cached(f, notes.append)
     assert len(notes) == 2 and "hashing" in notes[0]
-    cache = json.loads(hashing.cache_path().read_text())
+    cache = json.loads(hash_cache.cache_path().read_text())
     cache[str(f.resolve())][2] = "cached-value"  # a cache hit returns the stored value without reading the file
-    hashing.cache_path().write_text(json.dumps(cache))
-    assert hashing.sha256_cached(f, notes.append) == "cached-value" and len(notes) == 2
+    hash_cache.cache_path().write_text(json.dumps(cache))
+    assert hash_cache.sha256_cached(f, notes.append) == "cached-value" and len(notes) == 2
     f.write_bytes(b"weights v2")  # new size and mtime: hashed again
-    assert hashing.sha256_cached(f) not in ("cached-value", first)
+    assert hash_cache.sha256_cached(f) not in ("cached-value", first)
 
 
 def test_llama_system_info_parsing_and_the_amx_hook():
@@ -133,7 +133,7 @@ def test_llama_system_info_parsing_and_the_amx_hook():
 def test_a_folder_is_another_models_only_by_its_name_or_all_its_files(tmp_path):
     """A DAM-layout folder under another name (a fine-tuned or stand-in model) is not reported as DAM-3B with files
     missing; named DAM-3B, or holding all of DAM-3B's files, it is checked as DAM-3B."""
-    from gear_seg_ros.doctor.models import find_entry, load_manifest
+    from gear_seg_ros.doctor.model_files import find_entry, load_manifest
 
     manifest = load_manifest()
     dam = next(e for e in manifest if e["name"] == "DAM-3B")

@@ -152,7 +152,7 @@ def test_doctor_reports_the_stale_folder_with_the_runtimes_message(tmp_path):
     from gear_seg_ros.config import AgentConfig
     from gear_seg_ros.doctor import exports
     from gear_seg_ros.doctor.core import Context
-    from gear_seg_ros.doctor.models import MANIFEST
+    from gear_seg_ros.doctor.model_files import MANIFEST
     from gear_seg_ros.runtime.trt_session import load_engine_index
 
     onnx, engines = _engine_folder(tmp_path, export_sha="c" * 64)

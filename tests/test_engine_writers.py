@@ -9,10 +9,9 @@ import pytest
 import yaml
 from helpers import iou
 
-from gear_seg_ros.engine.export import export_dataset
+from gear_seg_ros.engine.contours import polygons_to_mask
 from gear_seg_ros.engine.image_job import mask_records
 from gear_seg_ros.engine.perception_store import load_or_perceive
-from gear_seg_ros.engine.polygons import polygons_to_mask
 from gear_seg_ros.engine.records import (
     AnswerRecord,
     ImageRecord,
@@ -22,6 +21,7 @@ from gear_seg_ros.engine.records import (
     write_record,
 )
 from gear_seg_ros.engine.splits import split_of
+from gear_seg_ros.engine.writers import export_dataset
 from gear_seg_ros.evaluation.readers import open_dataset
 from gear_seg_ros.image_io import load_image
 from gear_seg_ros.utils.rle import decode_rle

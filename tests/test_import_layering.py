@@ -183,7 +183,7 @@ def shell_imports(graph: dict[str, set[str]]) -> list[str]:
 
 def test_shell_import_checker():
     graph = {f"{PACKAGE}.bench.b": {f"{PACKAGE}.ros.conversions", f"{PACKAGE}.raw_image"},
-             f"{PACKAGE}.ros.pipeline": {f"{PACKAGE}.ros.worker", f"{PACKAGE}.raw_image"},
+             f"{PACKAGE}.ros.pipeline": {f"{PACKAGE}.ros.perception_worker", f"{PACKAGE}.raw_image"},
              f"{PACKAGE}.rosbag": {f"{PACKAGE}.ros"}}
     assert shell_imports(graph) == [f"{PACKAGE}.bench.b -> {PACKAGE}.ros.conversions",
                                     f"{PACKAGE}.rosbag -> {PACKAGE}.ros"]

@@ -46,8 +46,8 @@ def test_fetch_refuses_unknown_names():
 def test_every_message_suggests_the_same_fetch_command(tmp_path):
     """The agent's missing-model error, the doctor's fix and fetch.py's own advice name one command per model:
     with --trust-on-first-use exactly when the manifest lacks a sha256 for one of its files."""
-    from gear_seg_ros.doctor.models import fetch_command as doctor_command
-    from gear_seg_ros.doctor.models import load_manifest
+    from gear_seg_ros.doctor.model_files import fetch_command as doctor_command
+    from gear_seg_ros.doctor.model_files import load_manifest
     from gear_seg_ros.models import fetch_command
 
     manifest = {m["name"]: m for m in load_manifest()}

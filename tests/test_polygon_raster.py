@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from gear_seg_ros.engine.polygons import mask_to_polygons, polygons_to_mask
+from gear_seg_ros.engine.contours import mask_to_polygons, polygons_to_mask
 from gear_seg_ros.evaluation.polygon_readers import read_labelme_file, read_lisa_file
 from gear_seg_ros.utils.polygons import shape_points
 

@@ -8,7 +8,7 @@ import pytest
 from review_data import QUESTIONS, build_engine_output, question_ids
 
 from gear_seg_ros.cli.main import main
-from gear_seg_ros.engine.polygons import mask_to_polygons, polygons_to_mask
+from gear_seg_ros.engine.contours import mask_to_polygons, polygons_to_mask
 from gear_seg_ros.engine.records import read_record, record_path
 from gear_seg_ros.engine.review.data import ReviewData
 from gear_seg_ros.engine.review.decisions import DecisionStore, apply_decisions, load_decisions

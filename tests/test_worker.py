@@ -1,7 +1,7 @@
 """The node's worker thread (no ROS): requests racing a stop are released with a reason; a stuck call is reported."""
 import threading
 
-from gear_seg_ros.ros.worker import Request, Worker
+from gear_seg_ros.ros.perception_worker import Request, Worker
 
 
 def test_a_request_submitted_after_stop_is_released_with_a_reason():

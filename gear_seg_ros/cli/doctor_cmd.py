@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sys
 
-from gear_seg_ros.cli.common import add_config_arg, load_config, stdout_to_stderr
+from gear_seg_ros.cli.inputs import add_config_arg, load_config, stdout_to_stderr
 
 STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
 

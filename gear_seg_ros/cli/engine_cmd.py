@@ -105,7 +105,7 @@ def load_engine_config(path: str | None):
 
 
 def _formats(text: str) -> list[str]:
-    from gear_seg_ros.engine.export import FORMATS
+    from gear_seg_ros.engine.writers import FORMATS
 
     if text.strip().lower() == "none":
         return []
@@ -192,7 +192,7 @@ def run_export(out: Path, formats: list[str], ratios, images: str | None, only_a
 
 
 def _export(out: Path, images_dir: Path, formats: list[str], ratios, keyword, only_accepted: bool = False) -> None:
-    from gear_seg_ros.engine.export import export_dataset
+    from gear_seg_ros.engine.writers import export_dataset
 
     for fmt, path in export_dataset(out, images_dir, formats, ratios, keyword, only_accepted).items():
         print(f"{fmt}: {path}")

@@ -5,10 +5,10 @@ import json
 import sys
 from pathlib import Path
 
-from gear_seg_ros.cli.common import add_config_arg, load_config, stdout_to_stderr
+from gear_seg_ros.cli.inputs import add_config_arg, load_config, stdout_to_stderr
 from gear_seg_ros.errors import GearSegError
+from gear_seg_ros.evaluation.evaluate import MODES
 from gear_seg_ros.evaluation.readers import FORMATS, DatasetError, open_dataset
-from gear_seg_ros.evaluation.runner import MODES
 
 
 def register(sub) -> None:
@@ -58,8 +58,8 @@ def run(args) -> int:
     except DatasetError as exc:
         raise GearSegError(str(exc)) from None
     from gear_seg_ros.agent import GearSegAgent
-    from gear_seg_ros.evaluation.report import format_summary
-    from gear_seg_ros.evaluation.runner import evaluate
+    from gear_seg_ros.evaluation.evaluate import evaluate
+    from gear_seg_ros.evaluation.table import format_summary
 
     with stdout_to_stderr(args.json):
         agent = GearSegAgent(load_config(args.config))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from gear_seg_ros.cli.common import positive_int
+from gear_seg_ros.cli.inputs import positive_int
 from gear_seg_ros.errors import GearSegError
 from gear_seg_ros.models import fetch_command
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gear_seg_ros.cli.common import add_config_arg, load_config, read_image, stdout_to_stderr
+from gear_seg_ros.cli.inputs import add_config_arg, load_config, read_image, stdout_to_stderr
 from gear_seg_ros.reason import MODES
 from gear_seg_ros.reason.count import resolve_mode
 
@@ -18,7 +18,7 @@ def register(sub) -> None:
     p.add_argument("instruction")
     p.add_argument("--mode", choices=("auto", *MODES), default="auto",
                    help="auto (default): a noun phrase naming the target is referring, a sentence or a purpose is "
-                        "reasoning (README: what the modes change per reasoner)")
+                        "reasoning (docs/answers.md: what the modes change per reasoner)")
     add_config_arg(p)
     p.add_argument("--out", default="out", help="output folder (default: ./out)")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout and nothing else")

@@ -54,8 +54,8 @@ class DamDescriber(Describer):
             from dam import DescribeAnythingModel, disable_torch_init  # NVlabs/describe-anything
         except ImportError:
             raise BackendUnavailableError(
-                "describer.backend 'dam' needs NVIDIA's describe-anything package on a CUDA machine (see README, "
-                "'GPU backends'); on CPU use describer.backend 'attributes'") from None
+                "describer.backend 'dam' needs NVIDIA's describe-anything package on a CUDA machine (see docs/gpu.md, "
+                "'GPU environment'); on CPU use describer.backend 'attributes'") from None
         with dam_fast_init(disable_torch_init):
             self.model = DescribeAnythingModel(model_path=str(path), conv_mode="v1", prompt_mode="full+focal_crop")
         if cfg.vision.model_dir:

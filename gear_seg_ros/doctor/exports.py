@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gear_seg_ros.doctor.core import FAIL, OK, SKIP, WARN, Check, Context
 from gear_seg_ros.doctor.gpu import NOT_RUN_NOTE
-from gear_seg_ros.doctor.hashing import export_digest_cached
+from gear_seg_ros.doctor.hash_cache import export_digest_cached
 from gear_seg_ros.errors import GearSegError
 from gear_seg_ros.models import resolve_model_path
 

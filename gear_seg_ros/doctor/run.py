@@ -11,10 +11,10 @@ from gear_seg_ros.doctor.core import Check, Context
 def run_checks(cfg: AgentConfig, *, ros: bool = True, progress: Callable[[str], None] | None = None,
                manifest: Path | None = None) -> list[Check]:
     """Every check for this config, in a fixed order. `ros=False` inside the node (it is running ROS already)."""
-    from gear_seg_ros.doctor import backends, exports, gpu, llama, models, ros_check
+    from gear_seg_ros.doctor import backends, exports, gpu, llama, model_files, ros_check
 
-    ctx = Context(cfg, progress or (lambda _msg: None), Path(manifest) if manifest else models.MANIFEST)
-    families = [backends.checks, gpu.checks, models.checks, exports.checks, llama.checks]
+    ctx = Context(cfg, progress or (lambda _msg: None), Path(manifest) if manifest else model_files.MANIFEST)
+    families = [backends.checks, gpu.checks, model_files.checks, exports.checks, llama.checks]
     if ros:
         families.append(ros_check.checks)
     rows: list[Check] = []

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from pydantic import BaseModel, Field, create_model
 
-from gear_seg_ros.engine import prompts
+from gear_seg_ros.engine import question_prompts
 from gear_seg_ros.engine.llm_calls import complete_json
 from gear_seg_ros.engine.options import MATURITY_GRADES, EngineOptions, derived_seed
 from gear_seg_ros.engine.records import AnswerRecord, DropRecord, InstanceRecord, MaskRecord, QuestionRecord
@@ -53,7 +53,7 @@ def label_instances(reasoner, perception: Perception, eligible: list[int], stem:
     instances, dropped = [], []
     for start in range(0, len(eligible), CHUNK):
         ids = eligible[start:start + CHUNK]
-        text = complete_json(reasoner, prompts.label_messages(perception, ids, opts.auto_label),
+        text = complete_json(reasoner, question_prompts.label_messages(perception, ids, opts.auto_label),
                              label_schema(ids), derived_seed(opts.seed, stem, "label", start))
         try:
             answer = json.loads(text)

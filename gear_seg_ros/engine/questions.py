@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import random
 
-from gear_seg_ros.engine import prompts
+from gear_seg_ros.engine import question_prompts
 from gear_seg_ros.engine.llm_calls import complete_json
 from gear_seg_ros.engine.options import EngineOptions, derived_seed
 from gear_seg_ros.engine.question_schema import (
@@ -33,7 +33,7 @@ def write_questions(reasoner, perception: Perception, eligible: list[int], stem:
     limits = question_limits(opts, max_targets, len(eligible), max(eligible))
     for k, category in enumerate(pick_categories(opts, stem)):
         earlier = [q.text[0] for q in kept]
-        messages = prompts.question_messages(perception, eligible, category, opts.paraphrases, earlier, limits)
+        messages = question_prompts.question_messages(perception, eligible, category, opts.paraphrases, earlier, limits)
         generated, problems = None, []
         for attempt in range(retries + 1):
             text = complete_json(reasoner, messages, schema, derived_seed(opts.seed, stem, k, attempt))
@@ -42,7 +42,7 @@ def write_questions(reasoner, perception: Perception, eligible: list[int], stem:
                 break
             except InvalidQuestion as exc:
                 problems.append(str(exc))
-                messages = prompts.retry_messages(messages, text, str(exc))
+                messages = question_prompts.retry_messages(messages, text, str(exc))
         if generated is None:
             dropped.append(DropRecord(stage="questions", reason=f"{category}: invalid: {'; '.join(problems)}"))
             continue

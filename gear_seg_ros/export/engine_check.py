@@ -31,7 +31,7 @@ class Tolerance:
     min_cosine: float | None = None
 
 
-# The stated tolerances (README, "Speed"). SAM 2 masks are logits > 0; the stability score reads them at 0 +- 0.7,
+# The stated tolerances (docs/gpu.md, "Speed"). SAM 2 masks are logits > 0; the stability score reads them at 0 +- 0.7,
 # so a logit error under 0.5 cannot move a pixel across both bands; predicted IoUs are thresholded at 0.8 (0.02 is
 # a tenth of the distance between typical kept and dropped scores).
 SAM2_MASKS = {"mask_outputs": ("masks",), "mask_threshold": 0.0, "min_mask_iou": 0.90, "min_mean_mask_iou": 0.98}

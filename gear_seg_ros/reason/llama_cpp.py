@@ -26,7 +26,7 @@ class LlamaCppReasoner(LLMReasoner):
         except ImportError:
             raise BackendUnavailableError(
                 "reasoner.backend 'llama_cpp' needs llama-cpp-python; install it (requirements/cpu.txt, or the CUDA "
-                "build described in README) or choose reasoner.backend 'embedding'") from None
+                "build in docs/gpu.md, 'GPU environment') or choose reasoner.backend 'embedding'") from None
         self.model_path = Path(path)
         self.llm = load_llama(path, self.cfg.cpu_repack, n_ctx=self.cfg.n_ctx, n_gpu_layers=self.cfg.n_gpu_layers,
                               n_threads=self.cfg.n_threads, seed=self.cfg.seed, verbose=False)

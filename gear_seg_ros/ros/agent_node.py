@@ -51,9 +51,9 @@ from gear_seg_ros.ros import params as node_params
 from gear_seg_ros.ros.conversions import numpy_to_image
 from gear_seg_ros.ros.markers import target_markers
 from gear_seg_ros.ros.messages import empty_result, pose_array
+from gear_seg_ros.ros.perception_worker import Request, Worker
 from gear_seg_ros.ros.pipeline import Pipeline, stamp_ns
 from gear_seg_ros.ros.qos import InputWatch, input_qos
-from gear_seg_ros.ros.worker import Request, Worker
 
 if TYPE_CHECKING:
     from gear_seg_ros.ros.tracking import Tracking, TrackingStatus
@@ -465,13 +465,13 @@ examples:
   ros2 run gear_seg_ros gear_seg_agent --ros-args -p image_qos:=auto
 
 --params-file takes a ROS parameters file or a plain agent config (config/cpu.yaml). Every key of the agent
-config is a parameter (segmenter.backend, reasoner.llama_cpp.model_path, ...: see README "Configuration", or
+config is a parameter (segmenter.backend, reasoner.llama_cpp.model_path, ...: see docs/configuration.md, or
 ros2 param list / describe on a running node). The node's own parameters:
 {rows}
 
 inputs (remap with -r): image (or image/compressed), depth (or depth/compressedDepth), camera_info,
 depth_camera_info, instruction. Services ~/segment, ~/enable; action ~/segment; outputs ~/result,
-~/grasp_targets, ~/detections_2d, ~/detections_3d, ... (README "ROS 2 node")."""
+~/grasp_targets, ~/detections_2d, ~/detections_3d, ... (docs/ros-node.md)."""
 
 
 def main(args: list[str] | None = None) -> None:

@@ -60,7 +60,7 @@ class NodeParams(BaseModel):
     publish_debug_image: bool = Field(True, description="publish ~/debug_image (overlay of the selected masks)")
     request_timeout_s: float = Field(60.0, gt=0.0, le=86400.0, description="default wait for service / action "
                                      "answers, seconds (a request's timeout_s overrides it)")
-    # cameras (README "Cameras"): compressed / unregistered depth, 16-bit colour scaling
+    # cameras (docs/ros-node.md "Cameras"): compressed / unregistered depth, 16-bit colour scaling
     use_compressed_depth: bool = Field(
         False, description="subscribe depth/compressedDepth (image_transport compressedDepth, png or rvl) instead "
                            "of the raw depth image")
@@ -186,13 +186,12 @@ def rename_overrides(node: Any) -> list[str]:
     check_unknown to refuse."""
     from rclpy.parameter import Parameter
 
-    overrides = getattr(node, "_parameter_overrides", None)
+    overrides = _overrides(node)
     notes = []
-    if isinstance(overrides, dict):
-        for old in [k for k in overrides if k in RENAMED_KEYS and RENAMED_KEYS[k] not in overrides]:
-            p = overrides.pop(old)
-            overrides[RENAMED_KEYS[old]] = Parameter(RENAMED_KEYS[old], p.type_, p.value)
-            notes.append(renamed_key_note(old, "ROS parameters"))
+    for old in [k for k in overrides if k in RENAMED_KEYS and RENAMED_KEYS[k] not in overrides]:
+        p = overrides.pop(old)
+        overrides[RENAMED_KEYS[old]] = Parameter(RENAMED_KEYS[old], p.type_, p.value)
+        notes.append(renamed_key_note(old, "ROS parameters"))
     return notes
 
 

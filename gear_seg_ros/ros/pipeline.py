@@ -21,8 +21,8 @@ from gear_seg_ros.reason.count import resolve_mode
 from gear_seg_ros.ros import depth_input
 from gear_seg_ros.ros.messages import descriptions_msg, empty_result, result_msg
 from gear_seg_ros.ros.params import NodeParams
+from gear_seg_ros.ros.perception_worker import Cancelled, Frame, FrameBuffer, Request
 from gear_seg_ros.ros.sync import DepthPairer, PairingStats
-from gear_seg_ros.ros.worker import Cancelled, Frame, FrameBuffer, Request
 
 
 class NoFrameError(GearSegError):

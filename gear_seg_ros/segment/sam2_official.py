@@ -62,7 +62,7 @@ class Sam2Segmenter(Segmenter):
         except ImportError as exc:
             raise BackendUnavailableError(
                 f"segmenter.backend 'sam2' needs the official `sam2` package with torch and torchvision "
-                f"({exc.name or exc} is missing); install them on a GPU machine (see README, 'GPU backends'), or "
+                f"({exc.name or exc} is missing); install them on a GPU machine (see docs/gpu.md, 'GPU environment'), or "
                 "use segmenter.backend 'onnx_sam2' (exported model, onnxruntime) or 'classical'") from None
         if cfg.device.startswith("cuda") and not torch.cuda.is_available():
             raise BackendUnavailableError(

@@ -209,7 +209,7 @@ def test_readme_commands_against_one_launched_node(shell):
             topics = ("/camera/image: sensor_msgs/msg/Image", "/camera/depth: sensor_msgs/msg/Image",
                       "/gear_seg_agent/detections_3d: vision_msgs/msg/Detection3DArray",
                       "/gear_seg_agent/segment: gear_seg_msgs/srv/Segment")
-            proc = shell.run_until(command, lambda p: all(t in p.stdout for t in topics))
+            proc = shell.run_until(command, lambda p, ts=topics: all(t in p.stdout for t in ts))
             out = proc.stdout
             for topic in topics:
                 assert topic in out, out

@@ -2,7 +2,7 @@
 photo, so `labelme OUT/labelme` opens them), the corrected files back into the records.
 
 Export: one polygon shape per outer contour of each answer mask, labelled with the answer's label, group_id = the
-mask id (engine/polygons.py, as the LISA export). Import: each group (group_id, or the label for new shapes without
+mask id (engine/contours.py, as the LISA export). Import: each group (group_id, or the label for new shapes without
 one) is rasterised with utils/polygons.py (LISA's rule). A group whose polygons are still the exported ones keeps its mask; a
 changed or new group becomes a new mask appended to the record (the perception's masks stay as they were) and the
 question answers with it; a group the user deleted is no longer an answer. Importing the same files again changes
@@ -18,8 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gear_seg_ros.engine.export.common import place_image
-from gear_seg_ros.engine.polygons import mask_to_polygons
+from gear_seg_ros.engine.contours import mask_to_polygons
 from gear_seg_ros.engine.records import (
     AnswerRecord,
     ImageRecord,
@@ -31,6 +30,7 @@ from gear_seg_ros.engine.records import (
     write_record,
 )
 from gear_seg_ros.engine.review.decisions import STATUSES, DecisionStore, load_decisions
+from gear_seg_ros.engine.writers.common import place_image
 from gear_seg_ros.errors import GearSegError
 from gear_seg_ros.utils.polygons import polygons_to_mask, shape_points
 from gear_seg_ros.utils.rle import decode_rle, encode_rle

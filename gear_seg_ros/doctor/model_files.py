@@ -6,7 +6,7 @@ from pathlib import Path
 import yaml
 
 from gear_seg_ros.doctor.core import FAIL, OK, SKIP, WARN, Check, Context
-from gear_seg_ros.doctor.hashing import sha256_cached
+from gear_seg_ros.doctor.hash_cache import sha256_cached
 from gear_seg_ros.errors import ModelNotFoundError
 from gear_seg_ros.models import fetch_command as models_fetch_command
 from gear_seg_ros.models import resolve_model_path

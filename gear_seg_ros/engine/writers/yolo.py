@@ -6,8 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from gear_seg_ros.engine.export.common import category_names, place_image
-from gear_seg_ros.engine.polygons import mask_to_polygons
+from gear_seg_ros.engine.contours import mask_to_polygons
+from gear_seg_ros.engine.writers.common import category_names, place_image
 
 
 def write(items, folder: Path, final: Path, keyword=None) -> None:

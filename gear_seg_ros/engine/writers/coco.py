@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gear_seg_ros.engine.export.common import category_names, place_image
 from gear_seg_ros.engine.splits import SPLITS
+from gear_seg_ros.engine.writers.common import category_names, place_image
 
 
 def write(items, folder: Path, final: Path, keyword=None) -> None:

@@ -6,9 +6,9 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from gear_seg_ros.engine.export.common import Item
 from gear_seg_ros.engine.records import iter_records
 from gear_seg_ros.engine.splits import split_of
+from gear_seg_ros.engine.writers.common import Item
 
 FORMATS = ("lisa", "parquet", "coco", "yolo")
 
@@ -26,7 +26,7 @@ def iter_items(out: Path, images_dir: Path, ratios: tuple[float, float, float],
 
 def export_dataset(out: Path, images_dir: Path, formats: list[str], ratios: tuple[float, float, float],
                    keyword: str | None = None, only_accepted: bool = False) -> dict[str, Path]:
-    from gear_seg_ros.engine.export import coco, lisa, parquet, yolo  # lazily: parquet needs pyarrow
+    from gear_seg_ros.engine.writers import coco, lisa, parquet, yolo  # lazily: parquet needs pyarrow
 
     writers = {"lisa": lisa.write, "parquet": parquet.write, "coco": coco.write, "yolo": yolo.write}
     unknown = [f for f in formats if f not in writers]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gear_seg_ros.engine.export.common import place_image
-from gear_seg_ros.engine.polygons import mask_to_polygons
+from gear_seg_ros.engine.contours import mask_to_polygons
+from gear_seg_ros.engine.writers.common import place_image
 
 
 def write(items, folder: Path, final: Path, keyword=None) -> None:
