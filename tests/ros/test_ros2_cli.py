@@ -197,7 +197,11 @@ def test_readme_commands_against_one_launched_node(shell):
             else:
                 assert "Set parameter successful" in proc.stdout, proc.stdout + proc.stderr
         elif kind == "lifecycle_set":
-            proc = shell.run_until(command, lambda p: "Node not found" not in p.stdout + p.stderr)
+            # deactivate waits for the request in progress (the instruction above may still be perceiving: up to
+            # 5 s + request_timeout_s = 65 s on a loaded CPU); a set is not repeated after a hang, only while
+            # discovery says "Node not found"
+            proc = shell.run_until(command, lambda p: "Node not found" not in p.stdout + p.stderr, timeout=150,
+                                   attempt_s=110)
             assert "Transitioning successful" in proc.stdout, proc.stdout + proc.stderr
             state = "inactive [2]" if command.endswith("deactivate") else "active [3]"
             get = shell.run_until("ros2 lifecycle get /gear_seg_agent", lambda p, s=state: s in p.stdout)
