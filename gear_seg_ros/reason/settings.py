@@ -60,8 +60,10 @@ class EmbeddingReasonerConfig(Section):
     # The count rule's constants (reason/count.py, reason/embedding.py), measured on the strawberry, labelme VOC and
     # arc2017 sets with the attribute describer (docs/benchmarks.md, "Number of targets").
     relative_margin: float = Field(0.08, ge=0.0, le=2.0,
-                                   description="candidates: masks within this similarity of the best one; one "
-                                               "object = the largest candidate")
+                                   description="candidates: masks within this similarity of the best one")
+    size_margin: float = Field(0.05, gt=0.0, le=2.0,
+                               description="one object: the candidate with the best log(area) + similarity / this; a "
+                                           "region this much less similar than another needs e times its area")
     object_margin: float = Field(0.02, ge=0.0, le=2.0,
                                  description="several objects: each candidate within this similarity of the best "
                                              "stands for an object (at most reasoner.max_targets)")
