@@ -63,14 +63,17 @@ def test_pick_objects_one_whole_object_and_one_id_per_object():
 
 
 def test_pick_objects_one_keeps_the_best_match_over_a_merge_at_the_margins_edge():
-    """bayer_bggr8's "the green box" (issue 21b): the whole box is the best match (0.401, 6668 px); a region merging
-    it with the card beside it (19380 px, 2.9x) is 0.080 less similar, at relative_margin's edge. Largest-candidate
-    picked the merge; the size trade keeps the box (it would need e ** (0.08 / 0.05) = 5x the box's area)."""
-    masks = [_box(10, 10, 20, 20), _box(8, 8, 25, 25), _box(12, 12, 15, 15)]  # box 100 px, merge 289, part 9
-    sims = np.array([0.401, 0.321, 0.386])
+    """bayer_bggr8's "the green box" (issue 21b): a region merging the box with the card beside it (2.9x the box)
+    0.080 less similar than the best match, at relative_margin's edge. Largest-candidate picked the merge; the size
+    trade keeps the box's face (the merge would need e ** (0.08 / 0.05) = 5x its area), which grows to the whole box
+    it fills 70 % of, and not to the merge it fills 24 % of."""
+    # 0: the whole box (100 px), 1: box + card (289 px), 2: a small piece (9 px), 3: the box's face (70 px, best)
+    masks = [_box(10, 10, 20, 20), _box(8, 8, 25, 25), _box(12, 12, 15, 15), _box(10, 10, 20, 17)]
+    sims = np.array([0.36, 0.321, 0.386, 0.401])
     kwargs = dict(relative_margin=0.08, object_margin=0.02, part_overlap=0.5, min_similarity=0.2, max_targets=6)
     assert pick_objects(sims, masks, ONE, size_margin=0.05, **kwargs) == [0]
     assert pick_objects(sims, masks, ONE, size_margin=0.1, **kwargs) == [1]  # a looser trade takes the merge
+    assert pick_objects(sims, masks, ONE, size_margin=0.05, **{**kwargs, "part_overlap": 0.75}) == [3]  # no growth
 
 
 def test_the_default_matcher_gives_one_object_for_a_singular_request(cpu_agent, arc2017):

@@ -69,7 +69,8 @@ class EmbeddingReasonerConfig(Section):
                                              "stands for an object (at most reasoner.max_targets)")
     part_overlap: float = Field(0.5, gt=0.0, le=1.0,
                                 description="a candidate with at least this fraction of a strong match inside it is "
-                                            "that match's object; the largest such candidate is picked")
+                                            "that match's object; the largest such candidate is picked (one "
+                                            "object: the pick must also fill this fraction of it)")
     device: str = Field("cpu", description="torch device of the embedder: cpu | cuda")
 
 
