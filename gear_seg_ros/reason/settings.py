@@ -58,7 +58,8 @@ class EmbeddingReasonerConfig(Section):
     min_similarity: float = Field(0.2, ge=-1.0, le=1.0, description="select no mask less similar to the "
                                                                     "instruction than this (cosine)")
     # The count rule's constants (reason/count.py, reason/embedding.py), measured on the strawberry, labelme VOC and
-    # arc2017 sets with the attribute describer (docs/benchmarks.md, "Number of targets").
+    # arc2017 sets (and arc2017 through the lossy camera encodings) with the attribute describer (docs/benchmarks.md,
+    # "Number of targets").
     relative_margin: float = Field(0.08, ge=0.0, le=2.0,
                                    description="candidates: masks within this similarity of the best one")
     size_margin: float = Field(0.05, gt=0.0, le=2.0,
