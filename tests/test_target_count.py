@@ -54,12 +54,26 @@ def _box(x0, y0, x1, y1, size=40):
 def test_pick_objects_one_whole_object_and_one_id_per_object():
     # 0: a fruit's part (best score), 1: the whole fruit holding it, 2: a second fruit, 3: its part, 4: background
     masks = [_box(2, 2, 6, 6), _box(0, 0, 12, 12), _box(20, 20, 30, 30), _box(22, 22, 25, 25), _box(0, 30, 40, 40)]
-    sims = np.array([0.40, 0.35, 0.38, 0.39, 0.20])
-    kwargs = dict(relative_margin=0.08, object_margin=0.02, part_overlap=0.5, min_similarity=0.2)
-    assert pick_objects(sims, masks, ONE, max_targets=6, **kwargs) == [1]  # the largest candidate, not a part
+    sims = np.array([0.40, 0.37, 0.38, 0.39, 0.20])
+    kwargs = dict(relative_margin=0.08, object_margin=0.02, part_overlap=0.5, min_similarity=0.2, size_margin=0.05)
+    assert pick_objects(sims, masks, ONE, max_targets=6, **kwargs) == [1]  # the whole fruit (9x its part), not the part
     assert pick_objects(sims, masks, SEVERAL, max_targets=6, **kwargs) == [1, 2]  # one id per fruit, best first
     assert pick_objects(sims, masks, SEVERAL, max_targets=1, **kwargs) == [1]  # max_targets bounds it
     assert pick_objects(sims, masks, SEVERAL, max_targets=6, **{**kwargs, "object_margin": 0.0}) == [1]
+
+
+def test_pick_objects_one_keeps_the_best_match_over_a_merge_at_the_margins_edge():
+    """bayer_bggr8's "the green box" (issue 21b): a region merging the box with the card beside it (2.9x the box)
+    0.080 less similar than the best match, at relative_margin's edge. Largest-candidate picked the merge; the size
+    trade keeps the box's face (the merge would need e ** (0.08 / 0.05) = 5x its area), which grows to the whole box
+    it fills 70 % of, and not to the merge it fills 24 % of."""
+    # 0: the whole box (100 px), 1: box + card (289 px), 2: a small piece (9 px), 3: the box's face (70 px, best)
+    masks = [_box(10, 10, 20, 20), _box(8, 8, 25, 25), _box(12, 12, 15, 15), _box(10, 10, 20, 17)]
+    sims = np.array([0.36, 0.321, 0.386, 0.401])
+    kwargs = dict(relative_margin=0.08, object_margin=0.02, part_overlap=0.5, min_similarity=0.2, max_targets=6)
+    assert pick_objects(sims, masks, ONE, size_margin=0.05, **kwargs) == [0]
+    assert pick_objects(sims, masks, ONE, size_margin=0.1, **kwargs) == [1]  # a looser trade takes the merge
+    assert pick_objects(sims, masks, ONE, size_margin=0.05, **{**kwargs, "part_overlap": 0.75}) == [3]  # no growth
 
 
 def test_the_default_matcher_gives_one_object_for_a_singular_request(cpu_agent, arc2017):

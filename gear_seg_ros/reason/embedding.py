@@ -68,10 +68,11 @@ class EmbeddingReasoner(Reasoner):
                 f"reasoner.embedding.min_similarity {self.cfg.min_similarity}).{why}"))
         number = count_rule(instruction, mode)
         chosen = pick_objects(sims, perception.masks, number, self.cfg.relative_margin, self.cfg.object_margin,
-                              self.cfg.part_overlap, self.cfg.min_similarity, self.max_targets)
+                              self.cfg.part_overlap, self.cfg.min_similarity, self.max_targets, self.cfg.size_margin)
         listing = ", ".join(f"{i} ({sims[i]:.2f})" for i in chosen)
-        rule = (f"one object was asked for, so the largest region within {self.cfg.relative_margin} of the best "
-                f"match" if number == ONE else
+        rule = (f"one object was asked for, so the region within {self.cfg.relative_margin} of the best match "
+                f"that is best for its size (each {self.cfg.size_margin} of similarity below another one's costs it "
+                f"a factor e in area), grown to the candidate it is the bulk of" if number == ONE else
                 f"one region per object that stands out (within {self.cfg.object_margin} of the best match)")
         return Selection(ids=chosen, explanation=(
             f"Similarity to {query!r}: best {best:.2f}; picked {listing}: {rule}.{why}"),
@@ -92,12 +93,24 @@ def _inside(inner: MaskProposal, outer: MaskProposal) -> int:
     return int(np.count_nonzero(inner.mask[y0:y1, x0:x1] & outer.mask[y0:y1, x0:x1]))
 
 
+def _same_object(part: MaskProposal, whole: MaskProposal, overlap: float) -> bool:
+    """`whole` holds at least `overlap` of `part`, and `part` fills at least `overlap` of it."""
+    inside = _inside(part, whole)
+    return inside >= overlap * part.area and inside >= overlap * whole.area
+
+
 def pick_objects(sims: np.ndarray, masks: list[MaskProposal], number: str, relative_margin: float,
-                 object_margin: float, part_overlap: float, min_similarity: float, max_targets: int) -> list[int]:
+                 object_margin: float, part_overlap: float, min_similarity: float, max_targets: int,
+                 size_margin: float) -> list[int]:
     """The count rule on similarity scores (reason/count.py; constants measured in docs/benchmarks.md).
 
-    Candidates are the masks within `relative_margin` of the best score: the matcher cannot tell them apart. ONE:
-    the largest candidate (a whole object rather than one of its parts, which the segmenter also proposes).
+    Candidates are the masks within `relative_margin` of the best score: the matcher cannot tell them apart well.
+    ONE: the candidate with the highest log(area) + (similarity - best) / `size_margin`: a larger region (a whole
+    object rather than one of its parts, which the segmenter also proposes) wins unless it is much less similar; a
+    candidate `size_margin` below another must be e (2.7) times its area to beat it, so a region that merges the
+    best match with its neighbours at the margin's edge (0.08 below: 5 times the area needed) does not displace it.
+    Then the pick grows to the largest candidate it is the bulk of (holding `part_overlap` of it and filled to
+    `part_overlap` by it: at most 1 / part_overlap times its area), so a face of a box gives the whole box.
     SEVERAL: every candidate within `object_margin` of the best stands out; each stands for an object, the largest
     candidate holding at least `part_overlap` of it; one id per distinct object, best first, at most max_targets.
     """
@@ -106,7 +119,8 @@ def pick_objects(sims: np.ndarray, masks: list[MaskProposal], number: str, relat
     candidates = [i for i in order if sims[i] >= max(min_similarity, best - relative_margin)]
     largest = sorted(candidates, key=lambda i: -masks[i].area)
     if number == ONE:
-        return largest[:1]
+        pick = max(candidates, key=lambda i: np.log(masks[i].area) + (sims[i] - best) / size_margin)
+        return [next(j for j in largest if j == pick or _same_object(masks[pick], masks[j], part_overlap))]
     chosen: list[int] = []
     for i in (i for i in candidates if sims[i] >= best - object_margin):
         need = part_overlap * masks[i].area

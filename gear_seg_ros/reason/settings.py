@@ -58,16 +58,20 @@ class EmbeddingReasonerConfig(Section):
     min_similarity: float = Field(0.2, ge=-1.0, le=1.0, description="select no mask less similar to the "
                                                                     "instruction than this (cosine)")
     # The count rule's constants (reason/count.py, reason/embedding.py), measured on the strawberry, labelme VOC and
-    # arc2017 sets with the attribute describer (docs/benchmarks.md, "Number of targets").
+    # arc2017 sets (and arc2017 through the lossy camera encodings) with the attribute describer (docs/benchmarks.md,
+    # "Number of targets").
     relative_margin: float = Field(0.08, ge=0.0, le=2.0,
-                                   description="candidates: masks within this similarity of the best one; one "
-                                               "object = the largest candidate")
+                                   description="candidates: masks within this similarity of the best one")
+    size_margin: float = Field(0.05, gt=0.0, le=2.0,
+                               description="one object: the candidate with the best log(area) + similarity / this; a "
+                                           "region this much less similar than another needs e times its area")
     object_margin: float = Field(0.02, ge=0.0, le=2.0,
                                  description="several objects: each candidate within this similarity of the best "
                                              "stands for an object (at most reasoner.max_targets)")
     part_overlap: float = Field(0.5, gt=0.0, le=1.0,
                                 description="a candidate with at least this fraction of a strong match inside it is "
-                                            "that match's object; the largest such candidate is picked")
+                                            "that match's object; the largest such candidate is picked (one "
+                                            "object: the pick must also fill this fraction of it)")
     device: str = Field("cpu", description="torch device of the embedder: cpu | cuda")
 
 

@@ -3,11 +3,19 @@ RGB-D frame: every accepted colour encoding (rows padded: step > width * bytes) 
 16UC1 and 32FC1, live and from a bag replayed by `gear-seg bag play`), all served by one node process.
 
 Colour frames carry stamp 0, so the agent keys its cache by the picture's content: a lossless encoding must come out
-of the cache (its RGB is bit-identical to rgb8's, so are the masks: IoU 1.0), a lossy one (chroma subsampling,
-demosaicing) must be perceived afresh and its answer is held to union-mask IoU >= 0.75 with rgb8's (measured 0.78 -
-0.95 with the CPU default segmenter, which is sensitive to small colour changes), and must still cover the green
-soap box (IoU >= 0.5, as test_node_depth3d). Grey encodings are compared with mono8's answer: a grey picture cannot
-give rgb8's colour answer. Aliases and 16-bit variants give their 8-bit / canonical twin's picture: cache hits.
+of the cache (its RGB is bit-identical to rgb8's, so are the masks: IoU 1.0). A lossy one (chroma subsampling,
+demosaicing) is perceived afresh, and the CPU default segmenter proposes other regions for it, so a singular answer
+(one region) need not be rgb8's region. What must hold is that the node saw the same scene in the right colours:
+- its answer to "the green box" lies on the soap box: >= 0.9 of the answer's pixels on it and >= 0.25 of the box
+  covered. Measured in-process (image_encodings.to_rgb(from_rgb(rgb, enc), enc), the default agent, the same
+  numbers as through this node): on it 0.92-0.98, covered 0.93-0.97, but 0.29 for bayer_grbg8 (the segmenter
+  proposes no whole box for it: pieces; its answer is a piece lying on the box);
+  a Bayer mosaic read with the wrong green phase (rggb as gbrg, ...) or UYVY read as YUYV: on it 0.00-0.01.
+- its description of the region that frames the red book (box IoU >= 0.75 with the book's; 0.85-0.89 measured)
+  starts "a red": it does for every lossy encoding, and says "a blue" after an R/B swap (a Bayer pattern read as
+  its R/B mirror, rggb as bggr; NV12 read as NV21; any decoded picture with R and B swapped) and "a green" with
+  the wrong green phase. An R/B swap keeps the soap box green, so the first check alone would not catch it.
+Grey encodings are compared with mono8's answer: a grey picture cannot give rgb8's colour answer. Aliases and 16-bit variants give their 8-bit / canonical twin's picture: cache hits.
 """
 from __future__ import annotations
 
@@ -77,8 +85,26 @@ def call_on_frame(client, frame_id):
     return call_while(client, lambda r: r.success and r.result.header.frame_id != frame_id)
 
 
-def soap(arc):
-    return arc["masks"][list(arc["labels"]).index(arc["class_names"].index("irish_spring_soap"))].astype(bool)
+def instance(arc, name):
+    return arc["masks"][list(arc["labels"]).index(arc["class_names"].index(name))].astype(bool)
+
+
+def box_iou(a, b):
+    inter = max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def book_description(client, frame_id, mask):
+    """(box IoU, description) of the region the node's ~/descriptions for `frame_id` frame best around `mask`."""
+    client.wait_until(lambda: any(d.header.frame_id == frame_id for d in client.received["descriptions"]), 30,
+                      f"~/descriptions of {frame_id}")
+    frame = next(d for d in client.received["descriptions"] if d.header.frame_id == frame_id)
+    ys, xs = np.nonzero(mask)
+    truth = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+    scores = [box_iou((b.x_offset, b.y_offset, b.x_offset + b.width, b.y_offset + b.height), truth)
+              for b in frame.boxes]
+    k = int(np.argmax(scores))
+    return scores[k], frame.descriptions[k]
 
 
 # ---- one node: colour encodings + compressed depth --------------------------------------------------------------
@@ -106,7 +132,7 @@ def ask(served, encoding, frame_id):
 
 @pytest.mark.slow
 def test_every_accepted_encoding_gives_rgb8s_masks(served):
-    _node, _client, arc = served
+    _node, client, arc = served
     assert {e for e, _ in LOSSY} | {a for _, al in LOSSY for a in al} | set(LOSSLESS) | set(GREY) | {"rgb8"} == \
         set(ie.accepted())
     ref, ref_union = ask(served, "rgb8", "cam_rgb8")
@@ -121,15 +147,19 @@ def test_every_accepted_encoding_gives_rgb8s_masks(served):
     for enc in GREY[1:]:
         result, union = ask(served, enc, f"cam_{enc}")
         assert result.from_cache and iou(union, grey_union) == 1.0, enc
+    soap_box, book = instance(arc, "irish_spring_soap"), instance(arc, "laugh_out_loud_jokes")
     for enc, twins in LOSSY:
         result, union = ask(served, enc, f"cam_{enc}")
         assert not result.from_cache, f"{enc} came out bit-identical to an earlier picture"
-        report[enc] = (round(iou(union, ref_union), 3), round(iou(union, soap(arc)), 3))
-        assert iou(union, ref_union) >= 0.75 and iou(union, soap(arc)) >= 0.5, (enc, report[enc])
+        on, covered = (union & soap_box).sum() / max(1, union.sum()), (union & soap_box).sum() / soap_box.sum()
+        framing, said = book_description(client, f"cam_{enc}", book)
+        report[enc] = (round(on, 2), round(covered, 2), round(framing, 2), said)
+        assert on >= 0.9 and covered >= 0.25, (enc, "the green box is not the soap box", report[enc])
+        assert framing >= 0.75 and said.startswith("a red"), (enc, "the red book is not red", report[enc])
         for twin in twins:
             twin_result, twin_union = ask(served, twin, f"cam_{twin}")
             assert twin_result.from_cache and iou(twin_union, union) == 1.0, twin
-    print("union IoU with rgb8, IoU with the soap box:", report)
+    print("answer on the soap box, box covered, book framed (box IoU), the book's description:", report)
 
 
 def test_rejected_encoding_is_explained_and_the_node_keeps_serving(served):
