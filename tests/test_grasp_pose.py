@@ -189,3 +189,12 @@ def test_quaternion_of_known_rotations():
     assert quaternion(rz) == pytest.approx((0, 0, np.sqrt(0.5), np.sqrt(0.5)))
     rx = np.diag([1.0, -1, -1])  # 180 deg about x (trace < 0 branch)
     assert quaternion(rx) == pytest.approx((1, 0, 0, 0))
+
+
+def test_a_depth_range_that_keeps_no_reading_is_refused():
+    """-p geometry.min_depth_m:=30 with the default max (20 m) would leave every target without 3-D, silently."""
+    with pytest.raises(ValueError, match=r"geometry.min_depth_m \(30.0\) must be below geometry.max_depth_m"):
+        GeometryOptions(min_depth_m=30.0)
+    opts = GeometryOptions()
+    with pytest.raises(ValueError, match="must be below"):
+        opts.max_depth_m = 0.01

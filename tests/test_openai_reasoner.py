@@ -143,3 +143,10 @@ def test_an_answer_without_choices_is_an_error_not_the_answer(scripted):
     scripted.RequestHandlerClass = NoChoices
     with pytest.raises(EndpointError, match=r"without choices.*context length exceeded.*reasoner\.openai\.model"):
         reasoner(scripted.server_port).complete([{"role": "user", "content": "x"}], {"type": "object"})
+
+
+def test_close_releases_the_http_client():
+    """GearSegAgent.close() (the node's cleanup) closes the reasoner's connection pool instead of leaving it to gc."""
+    r = reasoner(free_port())
+    r.close()
+    assert r.client._client.is_closed

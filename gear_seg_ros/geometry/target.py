@@ -23,17 +23,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, model_validator
 
 from gear_seg_ros.geometry.camera import check_depth_size, intrinsics
+from gear_seg_ros.types import mask_box
+from gear_seg_ros.utils.settings_model import Section
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1; x1/y1 exclusive
 
 
-class GeometryOptions(BaseModel):
+class GeometryOptions(Section):
     """The grasp-geometry tuning (config section `geometry`, ROS parameters `geometry.*`)."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     erode_px: int = Field(2, ge=0, le=50, description="erode each mask by this many pixels before reading depth "
                                                       "(edge pixels often see the background); skipped when it "
@@ -64,6 +64,13 @@ class GeometryOptions(BaseModel):
     extent_percentile: float = Field(1.0, ge=0.0, lt=50.0, description="extents = spread between this and (100 - "
                                                                        "this) percentile of the points along each "
                                                                        "axis")
+
+    @model_validator(mode="after")
+    def _depth_range(self) -> GeometryOptions:
+        if self.min_depth_m >= self.max_depth_m:
+            raise ValueError(f"geometry.min_depth_m ({self.min_depth_m}) must be below geometry.max_depth_m "
+                             f"({self.max_depth_m}): no depth reading would count")
+        return self
 
 
 @dataclass(frozen=True)
@@ -116,7 +123,7 @@ def target_geometry(mask: np.ndarray, depth_m: np.ndarray, k: Sequence[float] | 
     if mask.shape != depth_m.shape[:2]:
         check_depth_size(depth_m.shape, mask.shape)
     fx, fy, cx, cy = intrinsics(k)
-    x0, y0, x1, y1 = box if box is not None else _box(mask)
+    x0, y0, x1, y1 = box if box is not None else mask_box(mask)
     if x1 <= x0 or y1 <= y0:
         return TargetGeometry(None, None, 0, 0, "the mask is empty")
     crop, depth = mask[y0:y1, x0:x1], depth_m[y0:y1, x0:x1]
@@ -178,13 +185,6 @@ def quaternion(r: np.ndarray) -> tuple[float, float, float, float]:
         q[i], q[j], q[kk] = 0.25 * s, (m[j, i] + m[i, j]) / s, (m[kk, i] + m[i, kk]) / s
     q = np.asarray(q) / np.linalg.norm(q)
     return tuple(float(v) for v in (q if q[3] >= 0 else -q))
-
-
-def _box(mask: np.ndarray) -> Box:
-    import cv2
-
-    x, y, w, h = cv2.boundingRect(mask.view(np.uint8))
-    return (x, y, x + w, y + h)
 
 
 def _sample(valid: np.ndarray, n: int, points: int) -> tuple[np.ndarray, np.ndarray]:

@@ -34,6 +34,10 @@ class OpenAIReasoner(LLMReasoner):
     def reset(self) -> None:
         """Nothing to forget here: the server owns its cache, and every request carries the whole prompt."""
 
+    def close(self) -> None:
+        """The HTTP client's connections (GearSegAgent.close, the node's cleanup)."""
+        self.client.close()
+
     def tokens_key(self) -> str:
         return "reasoner.openai.max_tokens"
 
