@@ -1,5 +1,6 @@
 """models/fetch.py against a real HTTP server on 127.0.0.1: an interrupted transfer resumes with a Range request;
 a stalled server times out; a wrong hash removes the partial file."""
+import contextlib
 import hashlib
 import importlib.util
 import os
@@ -7,6 +8,7 @@ import subprocess
 import sys
 import threading
 import typing
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -58,15 +60,23 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+@contextlib.contextmanager
+def serving(handler) -> Iterator[str]:
+    """A local HTTP server on a free port with `handler`, for the test's duration: its base URL."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
 @pytest.fixture
 def server():
     Handler.cut_first, Handler.stall, Handler.ranges = True, False, []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/model.bin"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(Handler) as base:
+        yield f"{base}/model.bin"
 
 
 def item(url, sha=None):
@@ -160,12 +170,8 @@ class HubHandler(BaseHTTPRequestHandler):
 @pytest.fixture
 def hub():
     HubHandler.lie = False
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), HubHandler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(HubHandler) as base:
+        yield base
 
 
 def test_files_without_a_manifest_hash_are_checked_against_the_hash_the_hub_publishes(fetch, hub, tmp_path, capsys):
