@@ -213,8 +213,11 @@ class GearSegAgentNode(LifecycleNode):
                 f"outputs {', '.join(outputs)}; /diagnostics")
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        t0, stage = time.monotonic(), self._worker.current_stage if self._worker is not None else "idle"
         self._release()
         self._state_label = "inactive"
+        waited = f"; waited {time.monotonic() - t0:.1f} s for the request at stage '{stage}'" if stage != "idle" else ""
+        self.get_logger().info(f"deactivated: inputs, services and action removed, outputs paused{waited}")
         return super().on_deactivate(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
